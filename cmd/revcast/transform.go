@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/revcast/revcast"
+	revsql "github.com/revcast/revcast/sql"
+	"github.com/revcast/revcast/transform"
+)
+
+func init() { commands = append(commands, newTransformCmd) }
+
+func newTransformCmd(m *Main) *cobra.Command {
+	var asOf string
+	cmd := &cobra.Command{
+		Use:   "transform",
+		Short: "Load new lake files into the warehouse, run the SQL models and the data tests",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := m.loadConfig()
+			if err != nil {
+				return err
+			}
+			date, err := parseAsOf(asOf)
+			if err != nil {
+				return err
+			}
+			_, err = m.transform(cmd.Context(), cfg, date)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&asOf, "as-of", "", "date the marts age and snapshot at, YYYY-MM-DD (default today)")
+	return cmd
+}
+
+// parseAsOf parses an optional --as-of flag; empty means today.
+func parseAsOf(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := revcast.ParseDate(s)
+	if err != nil {
+		return t, &usageError{fmt.Errorf("--as-of: %w", err)}
+	}
+	return t, nil
+}
+
+// transformSummary is what a transform did, for the demo's summary.
+type transformSummary struct {
+	Load   transform.LoadResult
+	Build  transform.BuildResult
+	Warned []transform.TestFailure
+}
+
+// transform loads the lake, builds the models and runs the data tests.
+func (m *Main) transform(ctx context.Context, cfg *Config, asOf time.Time) (*transformSummary, error) {
+	w, err := transform.Open(ctx, cfg.WarehousePath(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	sum := &transformSummary{}
+	srcs := make([]transform.LakeSource, len(cfg.Configured))
+	for i, s := range cfg.Configured {
+		srcs[i] = transform.LakeSource{Name: s.Name, Type: s.Type}
+	}
+	start := time.Now()
+	if sum.Load, err = w.Load(ctx, cfg.DataPath("lake"), srcs); err != nil {
+		return sum, err
+	}
+	m.Logger.Info("loaded lake files", "files", sum.Load.Files, "rows", sum.Load.Rows, "seconds", since(start))
+	models, err := transform.ParseModels(revsql.FS)
+	if err != nil {
+		return sum, err
+	}
+	start = time.Now()
+	if sum.Build, err = w.Build(ctx, models, transform.Settings{BaseCurrency: cfg.BaseCurrency, AsOf: asOf}); err != nil {
+		return sum, err
+	}
+	m.Logger.Info("built models", "models", len(sum.Build.Models), "seconds", since(start))
+	tests, err := transform.ParseTests(revsql.FS)
+	if err != nil {
+		return sum, err
+	}
+	tests = append(transform.GenericTests(), tests...)
+	fails, err := w.RunTests(ctx, tests)
+	if err != nil {
+		return sum, err
+	}
+	var errs []string
+	for _, f := range fails {
+		if f.Test.Warn {
+			sum.Warned = append(sum.Warned, f)
+			m.Logger.Warn("data test found rows", "test", f.Test.Name, "table", f.Test.Table, "rows", f.Count, "examples", strings.Join(f.Samples, ", "))
+			continue
+		}
+		errs = append(errs, f.String())
+	}
+	m.Logger.Info("ran data tests", "tests", len(tests), "failed", len(errs), "warnings", len(sum.Warned))
+	if len(errs) > 0 {
+		return sum, fmt.Errorf("%d data tests failed:\n  %s", len(errs), strings.Join(errs, "\n  "))
+	}
+	return sum, nil
+}
+
+func since(t time.Time) string { return fmt.Sprintf("%.2f", time.Since(t).Seconds()) }

@@ -1,0 +1,21 @@
+-- ar_open_items: open receivable items, open amount also in the base currency (rate at posting date).
+-- grain: one row per open item
+-- key: item_id
+-- sources: staging.files__ar_open_items, fx_rates
+select
+    s.item_id,
+    s.invoice_id,
+    s.customer_id,
+    s.posting_date,
+    s.due_date,
+    s.original_amount,
+    s.open_amount,
+    s.currency,
+    s.is_disputed,
+    s.modified_at,
+    to_base(s.open_amount, s.currency, fx.rate_to_base) as open_amount_base,
+    to_base(s.original_amount, s.currency, fx.rate_to_base) as original_amount_base,
+    s._source as source,
+    s.item_id as source_id
+from staging.files__ar_open_items s
+asof left join fx_rates fx on fx.currency = s.currency and coalesce(s.posting_date, s.due_date) >= fx.rate_date

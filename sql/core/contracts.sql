@@ -1,0 +1,22 @@
+-- contracts: subscription contracts, annual value also in the base currency (rate at start date).
+-- grain: one row per contract term
+-- key: contract_id
+-- sources: staging.files__contracts, fx_rates
+select
+    s.contract_id,
+    s.account_id,
+    s.customer_id,
+    s.product_family,
+    s.start_date,
+    s.end_date,
+    s.annual_value,
+    s.currency,
+    s.status,
+    s.renewal_of,
+    s.auto_renew,
+    s.modified_at,
+    to_base(s.annual_value, s.currency, fx.rate_to_base) as annual_value_base,
+    s._source as source,
+    s.contract_id as source_id
+from staging.files__contracts s
+asof left join fx_rates fx on fx.currency = s.currency and s.start_date >= fx.rate_date

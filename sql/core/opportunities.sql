@@ -1,0 +1,28 @@
+-- opportunities: CRM opportunities in their current state, amounts also in the base currency (rate at close date).
+-- grain: one row per opportunity
+-- key: opportunity_id
+-- sources: staging.files__opportunities, fx_rates
+select
+    s.opportunity_id,
+    s.account_id,
+    s.owner_id,
+    s.name,
+    s.type,
+    s.stage,
+    s.forecast_category,
+    s.probability,
+    s.amount,
+    s.currency,
+    s.discount_pct,
+    s.close_date,
+    s.created_date,
+    s.is_closed,
+    s.is_won,
+    s.lead_source,
+    s.contract_id,
+    s.modified_at,
+    to_base(s.amount, s.currency, fx.rate_to_base) as amount_base,
+    s._source as source,
+    s.opportunity_id as source_id
+from staging.files__opportunities s
+asof left join fx_rates fx on fx.currency = s.currency and s.close_date >= fx.rate_date

@@ -1,0 +1,21 @@
+-- opportunity_history: opportunity state over time: each row holds from valid_from until valid_to (null: still current).
+-- grain: one row per opportunity state
+-- key: history_id
+-- sources: staging.files__opportunity_history, fx_rates, staging.files__opportunities
+select
+    s.history_id,
+    s.opportunity_id,
+    s.valid_from,
+    s.valid_to,
+    s.stage,
+    s.probability,
+    s.amount,
+    s.close_date,
+    s.forecast_category,
+    s.modified_at,
+    to_base(s.amount, o.currency, fx.rate_to_base) as amount_base,
+    s._source as source,
+    s.history_id as source_id
+from staging.files__opportunity_history s
+left join staging.files__opportunities o using (opportunity_id)
+asof left join fx_rates fx on fx.currency = o.currency and cast(s.valid_from as date) >= fx.rate_date

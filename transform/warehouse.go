@@ -1,0 +1,107 @@
+// Package transform builds the DuckDB warehouse: it loads new lake files into raw tables,
+// derives staging views, runs the SQL models in dependency order and runs data tests.
+//
+// Schemas: raw (lake files as landed, append-only, one table per connector type and
+// stream: raw.<type>__<stream>), staging (latest version of each record), main (the core
+// and mart tables analysts query) and meta (what was loaded and built, and when).
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// Warehouse is an open warehouse.duckdb.
+type Warehouse struct {
+	DB       *sql.DB
+	Path     string
+	ReadOnly bool
+	// Now is the clock used for bookkeeping columns; tests inject it.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the warehouse at path. A read-only warehouse rejects
+// every write statement; it must already exist.
+func Open(ctx context.Context, path string, readOnly bool) (*Warehouse, error) {
+	if readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("warehouse %s does not exist yet: run 'revcast transform' (or 'revcast demo') first", path)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("warehouse: %w", err)
+	}
+	dsn := path
+	if readOnly {
+		dsn += "?access_mode=read_only"
+	}
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open warehouse %s: %w", path, friendlyLockError(err))
+	}
+	db := sql.OpenDB(connector)
+	w := &Warehouse{DB: db, Path: path, ReadOnly: readOnly, Now: time.Now}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open warehouse %s: %w", path, friendlyLockError(err))
+	}
+	if !readOnly {
+		if err := w.exec(ctx, bootstrapSQL); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("warehouse bootstrap: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// friendlyLockError explains DuckDB's single-writer lock.
+func friendlyLockError(err error) error {
+	if err != nil && strings.Contains(err.Error(), "Could not set lock") {
+		return fmt.Errorf("%w (another revcast process has the warehouse open for writing; wait for it or stop it)", err)
+	}
+	return err
+}
+
+const bootstrapSQL = `
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists meta;
+create table if not exists meta.loaded_files (
+	path varchar primary key, source varchar, stream varchar, raw_table varchar,
+	rows bigint, loaded_at timestamptz);
+create table if not exists meta.models (
+	name varchar primary key, schema_name varchar, kind varchar, description varchar,
+	grain varchar, key varchar, rows bigint, built_at timestamptz, seconds double);
+`
+
+// Close closes the database, checkpointing the write-ahead log.
+func (w *Warehouse) Close() error { return w.DB.Close() }
+
+func (w *Warehouse) exec(ctx context.Context, q string, args ...any) error {
+	_, err := w.DB.ExecContext(ctx, q, args...)
+	return err
+}
+
+// tableExists reports whether schema.name exists.
+func (w *Warehouse) tableExists(ctx context.Context, schema, name string) (bool, error) {
+	var n int
+	err := w.DB.QueryRowContext(ctx,
+		`select count(*) from duckdb_tables() where schema_name = ? and table_name = ?`, schema, name).Scan(&n)
+	return n > 0, err
+}
+
+// ident quotes an SQL identifier.
+func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// literal quotes an SQL string literal.
+func literal(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// ErrReadOnly is returned for a write attempted on a read-only warehouse.
+var ErrReadOnly = errors.New("the warehouse is open read-only")
