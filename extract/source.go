@@ -47,6 +47,13 @@ type Stream struct {
 
 // Batch is a unit of landing: records, rows rejected while reading them, and the cursor that
 // is valid once Record is landed.
+//
+// Cursor rules the Runner relies on: a batch whose Cursor is nil or byte-equal to the
+// previous batch's does not advance the cursor, and its rows are committed only together
+// with a later batch that does. So a unit that cannot be resumed half-way (a file, a page
+// range) emits its new cursor on its last batch only; earlier batches carry the previous
+// cursor (or nil). The last batch before io.EOF must carry the cursor that covers every
+// row returned. The Runner releases Record after landing it.
 type Batch struct {
 	Record  arrow.RecordBatch // may be nil when a batch only advances the cursor or carries rejects
 	Rejects []Reject
@@ -65,7 +72,9 @@ type Reject struct {
 	Raw    string
 }
 
-// Reader yields batches until it returns io.EOF.
+// Reader yields batches until it returns io.EOF. The Runner calls Next from a goroutine
+// of its own (reading one batch ahead of landing), never concurrently, and Close after
+// the last Next has returned.
 type Reader interface {
 	Next(ctx context.Context) (Batch, error)
 	Close() error

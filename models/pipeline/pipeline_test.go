@@ -1,0 +1,347 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// open returns an open deal with q = pwin * pin and no supply or credit adjustment.
+func open(id, period, seg string, amount, pwin, pin float64) Deal {
+	return Deal{ID: id, Period: period, Segment: seg, Amount: amount, PWin: pwin, PInPeriod: pin, SupplyFactor: 1, CreditFactor: 1}
+}
+
+// bySegmentAndTotal puts each deal in its own segment and in {"total", "all"}.
+func bySegmentAndTotal(d Deal) []Segment {
+	return []Segment{{"total", "all"}, {"rep", d.Segment}}
+}
+
+func find(t *testing.T, rs []Result, period, typ, name string) Result {
+	t.Helper()
+	for _, r := range rs {
+		if r.Period == period && r.SegmentType == typ && r.Segment == name {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s/%s/%s", period, typ, name)
+	return Result{}
+}
+
+func TestExpectedValueAndVarianceExact(t *testing.T) {
+	deals := []Deal{
+		open("a", "Q1", "ann", 100, 0.5, 0.8), // q = 0.4
+		open("b", "Q1", "ann", 250, 0.2, 1),   // q = 0.2
+		open("c", "Q1", "bob", 80, 0.9, 0.5),  // q = 0.45
+		{ID: "d", Period: "Q1", Segment: "bob", Amount: 300, Closed: true},
+		{ID: "e", Period: "Q1", Segment: "bob", Amount: 400, PWin: 0.5, PInPeriod: 1, SupplyFactor: 0.5, CreditFactor: 0.4}, // q = 0.1
+		open("f", "Q2", "ann", 1000, 0.3, 0.5), // another period
+	}
+	rs, err := Distribute(deals, bySegmentAndTotal, Options{Sims: 2000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		period, typ, name  string
+		closed, mean, vari float64
+		nOpen, nClosed     int
+	}{
+		// ann: 100*0.4 + 250*0.2 = 90; var 100^2*0.4*0.6 + 250^2*0.2*0.8 = 2400 + 10000.
+		{"Q1", "rep", "ann", 0, 90, 12400, 2, 0},
+		// bob: 300 closed + 80*0.45 + 400*0.1 = 376; var 80^2*.45*.55 + 400^2*.1*.9 = 1584 + 14400.
+		{"Q1", "rep", "bob", 300, 376, 15984, 2, 1},
+		{"Q1", "total", "all", 300, 466, 28384, 4, 1},
+		// Q2: 1000*0.15 = 150; var 1000^2*0.15*0.85.
+		{"Q2", "total", "all", 0, 150, 127500, 1, 0},
+	}
+	for _, tc := range tests {
+		r := find(t, rs, tc.period, tc.typ, tc.name)
+		// Hand arithmetic on a handful of products: exact up to a few ulps. Tolerance 1e-9.
+		if r.Closed != tc.closed || math.Abs(r.Expected-tc.mean) > 1e-9 || math.Abs(r.SD-math.Sqrt(tc.vari)) > 1e-9 ||
+			r.NOpen != tc.nOpen || r.NClosed != tc.nClosed {
+			t.Errorf("%s/%s/%s = %+v, want closed %v expected %v sd %v n %d/%d",
+				tc.period, tc.typ, tc.name, r, tc.closed, tc.mean, math.Sqrt(tc.vari), tc.nOpen, tc.nClosed)
+		}
+	}
+	if len(rs) != 5 { // Q1 total, ann, bob; Q2 total, ann
+		t.Errorf("%d results, want 5", len(rs))
+	}
+}
+
+func TestCertainDealAlwaysCounted(t *testing.T) {
+	deals := []Deal{
+		open("sure", "Q1", "ann", 100, 1, 1),
+		open("maybe", "Q1", "ann", 50, 0.5, 1),
+		open("never", "Q1", "ann", 1e6, 0.9, 0), // q = 0
+		{ID: "done", Period: "Q1", Segment: "ann", Amount: 20, Closed: true},
+	}
+	rs, err := Distribute(deals, nil, Options{Sims: 1000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	// Every world books 20 + 100; the coin flip adds 0 or 50; the q = 0 deal never books.
+	// With 1000 fair flips, P(fewer than 10% heads or tails) is ~1e-150, so P10 = 120, P90 = 170.
+	if r.P10 != 120 || r.P90 != 170 || (r.P50 != 120 && r.P50 != 170) {
+		t.Errorf("quantiles %v %v %v, want 120, 120|170, 170", r.P10, r.P50, r.P90)
+	}
+	if r.Expected != 145 || r.NOpen != 3 {
+		t.Errorf("expected %v, n %d; want 145, 3", r.Expected, r.NOpen)
+	}
+	// A group of certain deals only is degenerate: all quantiles equal the total.
+	rs, _ = Distribute([]Deal{open("s", "Q1", "x", 7, 1, 1)}, nil, Options{Seed: 1})
+	if r := rs[0]; r.P10 != 7 || r.P50 != 7 || r.P90 != 7 || r.SD != 0 {
+		t.Errorf("certain-only group: %+v", r)
+	}
+}
+
+// smallCase is a 12-deal pipeline with integer amounts (so the lattice with step 1 is exact).
+func smallCase() ([]Deal, []float64, []float64) {
+	amounts := []float64{5, 12, 3, 20, 8, 15, 7, 30, 10, 4, 25, 6}
+	q := []float64{0.9, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6, 0.15, 0.5, 0.8, 0.35, 0.05}
+	deals := make([]Deal, len(amounts))
+	for i := range deals {
+		deals[i] = open(fmt.Sprint(i), "Q1", "all", amounts[i], q[i], 1)
+	}
+	return deals, amounts, q
+}
+
+func TestExactMatchesBruteForce(t *testing.T) {
+	_, amounts, q := smallCase()
+	l := Exact(amounts, q, 1)
+	// Enumerate all 2^12 outcomes.
+	want := make([]float64, len(l.PMF))
+	for mask := 0; mask < 1<<len(q); mask++ {
+		pr, sum := 1.0, 0
+		for i := range q {
+			if mask&(1<<i) != 0 {
+				pr *= q[i]
+				sum += int(amounts[i])
+			} else {
+				pr *= 1 - q[i]
+			}
+		}
+		want[sum] += pr
+	}
+	for k := range want {
+		// Sums of up to 4096 products in different orders. Tolerance 1e-14.
+		if math.Abs(l.PMF[k]-want[k]) > 1e-14 {
+			t.Fatalf("PMF[%d] = %v, brute force %v", k, l.PMF[k], want[k])
+		}
+	}
+	// Negative amounts: -10 with q = 0.3 is -10 w.p. 0.3, else 0.
+	n := Exact([]float64{-10, 5}, []float64{0.3, 0.5}, 5)
+	if n.Offset != -10 || len(n.PMF) != 4 || math.Abs(n.PMF[0]-0.15) > 1e-15 || math.Abs(n.PMF[2]-0.35) > 1e-15 {
+		t.Errorf("negative amounts: %+v", n)
+	}
+}
+
+func TestMonteCarloMatchesExact(t *testing.T) {
+	deals, amounts, q := smallCase()
+	l := Exact(amounts, q, 1)
+	const sims = 20000
+	rs, err := Distribute(deals, nil, Options{Sims: sims, Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if math.Abs(r.Expected-l.Mean()) > 1e-9 {
+		t.Errorf("expected %v, exact mean %v", r.Expected, l.Mean())
+	}
+	for _, c := range []struct {
+		p   float64
+		got float64
+	}{{0.1, r.P10}, {0.5, r.P50}, {0.9, r.P90}} {
+		// The total is discrete, so compare in probability: the simulated p-quantile x must
+		// satisfy P(X < x) <= p + tol and P(X <= x) >= p - tol. The empirical CDF at a fixed
+		// point has SD sqrt(p(1-p)/sims) <= 0.0035 at 20,000 worlds; tol = 4 SD = 0.014.
+		// (The histogram here is finer than the integer grid, so x is an atom.)
+		tol := 4 * math.Sqrt(c.p*(1-c.p)/sims)
+		below := l.CDF(c.got - 0.5)
+		at := l.CDF(c.got)
+		if below > c.p+tol || at < c.p-tol || c.got != math.Round(c.got) {
+			t.Errorf("P%.0f = %v: exact P(X<x) = %.4f, P(X<=x) = %.4f, want bracket of %v +- %.4f (exact quantile %v)",
+				100*c.p, c.got, below, at, c.p, tol, l.Quantile(c.p))
+		}
+		t.Logf("P%.0f: MC %v, exact %v", 100*c.p, c.got, l.Quantile(c.p))
+	}
+}
+
+// randomPipeline returns n deals in two periods with reps, regions and lumpy amounts.
+func randomPipeline(r *rand.Rand, n int) []Deal {
+	deals := make([]Deal, n)
+	for i := range deals {
+		d := open(fmt.Sprint(i), fmt.Sprintf("Q%d", 1+r.IntN(2)), fmt.Sprintf("rep%d", r.IntN(7)),
+			math.Round(math.Exp(9+1.2*r.NormFloat64())), r.Float64(), r.Float64())
+		d.SupplyFactor = 0.7 + 0.3*r.Float64()
+		if r.IntN(10) == 0 {
+			d.Closed = true
+		}
+		deals[i] = d
+	}
+	return deals
+}
+
+func threeTypes(d Deal) []Segment {
+	var rep int
+	fmt.Sscanf(d.Segment, "rep%d", &rep)
+	return []Segment{{"total", "all"}, {"rep", d.Segment}, {"region", fmt.Sprintf("r%d", rep%3)}}
+}
+
+func TestSameSeedSameOutput(t *testing.T) {
+	deals := randomPipeline(rand.New(rand.NewPCG(1, 2)), 3000)
+	ref, err := Distribute(deals, threeTypes, Options{Sims: 3000, Seed: 9, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []int{2, 3, 8} {
+		got, _ := Distribute(deals, threeTypes, Options{Sims: 3000, Seed: 9, Workers: w})
+		if !reflect.DeepEqual(got, ref) {
+			t.Errorf("workers=%d: results differ from workers=1", w)
+		}
+	}
+	other, _ := Distribute(deals, threeTypes, Options{Sims: 3000, Seed: 10})
+	if reflect.DeepEqual(other, ref) {
+		t.Error("a different seed gave identical quantiles")
+	}
+}
+
+func TestQuantilesMonotone(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 20; trial++ {
+		deals := randomPipeline(r, 1+r.IntN(400))
+		rs, err := Distribute(deals, threeTypes, Options{Sims: 1000, Seed: uint64(trial)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range rs {
+			if !(x.Closed <= x.P10 && x.P10 <= x.P50 && x.P50 <= x.P90) {
+				t.Errorf("trial %d %s/%s/%s: closed %v P10 %v P50 %v P90 %v", trial, x.Period, x.SegmentType, x.Segment, x.Closed, x.P10, x.P50, x.P90)
+			}
+		}
+	}
+}
+
+// TestSegmentsAddUp checks that the shared draws make segment totals consistent in every
+// simulated world: the reps add up to the total and so do the regions.
+func TestSegmentsAddUp(t *testing.T) {
+	deals := randomPipeline(rand.New(rand.NewPCG(5, 6)), 2000)
+	p, err := newPlan(deals, threeTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := make([]float64, len(p.keys))
+	for s := 0; s < 50; s++ {
+		p.world(1, s, tot)
+		sums := map[[2]string]float64{}
+		for g, k := range p.keys {
+			sums[[2]string{k.period, k.typ}] += tot[g]
+		}
+		for _, period := range []string{"Q1", "Q2"} {
+			all := sums[[2]string{period, "total"}]
+			for _, typ := range []string{"rep", "region"} {
+				// Same amounts added in a different order: relative rounding ~1e-15.
+				if got := sums[[2]string{period, typ}]; math.Abs(got-all) > 1e-9*all {
+					t.Fatalf("world %d %s: %s totals %v != total %v", s, period, typ, got, all)
+				}
+			}
+		}
+	}
+}
+
+// TestIntervalCoverage simulates "truth" from the same q and checks that [P10, P90] covers
+// about 80% of outcomes.
+func TestIntervalCoverage(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const (
+		pipelines = 200
+		outcomes  = 50
+	)
+	covered, total := 0, 0
+	for k := 0; k < pipelines; k++ {
+		deals := randomPipeline(r, 300)
+		for i := range deals {
+			deals[i].Period = "Q1"
+			deals[i].Closed = false
+		}
+		rs, err := Distribute(deals, func(Deal) []Segment { return []Segment{{"total", "all"}} }, Options{Sims: 2000, Seed: uint64(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := rs[0]
+		for o := 0; o < outcomes; o++ {
+			truth := 0.0
+			for _, d := range deals {
+				if r.Float64() < d.Q() {
+					truth += d.Amount
+				}
+			}
+			if truth >= res.P10 && truth <= res.P90 {
+				covered++
+			}
+			total++
+		}
+	}
+	cov := float64(covered) / float64(total)
+	// 10,000 outcomes: binomial SD sqrt(0.8*0.2/10000) = 0.004; the per-pipeline error of
+	// the simulated P10/P90 (2,000 worlds: SD of F at the estimate ~0.007 each, averaged over
+	// 200 pipelines) adds < 0.001. The distributions are effectively continuous (300 lumpy
+	// amounts), so the target is 0.80; tolerance 0.025 is > 5 SD.
+	t.Logf("coverage %.4f over %d outcomes", cov, total)
+	if math.Abs(cov-0.80) > 0.025 {
+		t.Errorf("P10-P90 coverage %.4f, want 0.80 +- 0.025", cov)
+	}
+}
+
+func TestInvalidDeals(t *testing.T) {
+	tests := []struct {
+		name string
+		d    Deal
+	}{
+		{"pwin > 1", open("x", "Q1", "a", 1, 1.2, 1)},
+		{"negative pin", open("x", "Q1", "a", 1, 0.5, -0.1)},
+		{"NaN amount", open("x", "Q1", "a", math.NaN(), 0.5, 1)},
+		{"supply > 1", Deal{ID: "x", Amount: 1, PWin: 0.5, PInPeriod: 1, SupplyFactor: 2, CreditFactor: 1}},
+	}
+	for _, tc := range tests {
+		if _, err := Distribute([]Deal{tc.d}, nil, Options{}); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+	// The zero value of the factors means "cannot book": q = 0, not an error.
+	rs, err := Distribute([]Deal{{ID: "z", Period: "Q1", Amount: 5, PWin: 1, PInPeriod: 1}}, nil, Options{})
+	if err != nil || rs[0].Expected != 0 || rs[0].P90 != 0 {
+		t.Errorf("zero factors: %+v, %v", rs, err)
+	}
+}
+
+func TestNoSimulation(t *testing.T) {
+	rs, err := Distribute([]Deal{open("a", "Q1", "x", 10, 0.5, 1)}, nil, Options{Sims: -1})
+	if err != nil || rs[0].Expected != 5 || !math.IsNaN(rs[0].P50) {
+		t.Errorf("Sims -1: %+v %v", rs, err)
+	}
+}
+
+// TestWorldBatchesIdentical checks that a world's totals do not depend on how worlds are
+// batched (interleaved by four, the remainder loop, or alone): the basis of the
+// GOMAXPROCS-independence of Distribute.
+func TestWorldBatchesIdentical(t *testing.T) {
+	deals := randomPipeline(rand.New(rand.NewPCG(9, 9)), 1500)
+	p, err := newPlan(deals, threeTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	G := len(p.keys)
+	batch := make([]float64, worldBatch*G)
+	for _, n := range []int{worldBatch, 7, 3} {
+		p.worlds(77, 100, n, batch)
+		one := make([]float64, G)
+		for k := 0; k < n; k++ {
+			p.world(77, 100+k, one)
+			if !reflect.DeepEqual(one, batch[k*G:(k+1)*G]) {
+				t.Fatalf("batch of %d: world %d differs when simulated alone", n, k)
+			}
+		}
+	}
+}
