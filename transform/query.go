@@ -90,12 +90,13 @@ type TableInfo struct {
 // Tables lists the warehouse's tables and views outside meta, with their comments.
 func (w *Warehouse) Tables(ctx context.Context) ([]TableInfo, error) {
 	rows, err := w.DB.QueryContext(ctx, `
-		select schema_name, table_name, 'table', coalesce(comment, ''), estimated_size
-		from duckdb_tables() where not internal and schema_name <> 'meta'
-		union all
-		select schema_name, view_name, 'view', coalesce(comment, ''), null
-		from duckdb_views() where not internal and schema_name not in ('meta', 'information_schema', 'pg_catalog')
-		order by 1 <> 'main', 1, 2`)
+		select * from (
+			select schema_name, table_name as name, 'table' as kind, coalesce(comment, '') as comment, estimated_size
+			from duckdb_tables() where not internal and schema_name <> 'meta'
+			union all
+			select schema_name, view_name, 'view', coalesce(comment, ''), null
+			from duckdb_views() where not internal and schema_name not in ('meta', 'information_schema', 'pg_catalog')
+		) order by schema_name <> 'main', schema_name, name`)
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	}
 	seen := map[string]bool{}
 	for _, n := range cfg.Sources {
-		cs, err := decodeSource(path, n)
+		cs, err := decodeSource(path, filepath.Dir(abs), n)
 		if err != nil {
 			return nil, err
 		}
@@ -200,8 +200,8 @@ func (c *Config) validateSections(path string, sources map[string]bool) error {
 }
 
 // decodeSource decodes one `sources:` entry: name and type, then the rest of the mapping,
-// strictly, into the connector registered for type.
-func decodeSource(path string, n ast.Node) (ConfiguredSource, error) {
+// strictly, into the connector registered for type. Relative paths resolve against baseDir.
+func decodeSource(path, baseDir string, n ast.Node) (ConfiguredSource, error) {
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
 		return ConfiguredSource{}, configError(path, n, "sources: each entry must be a mapping with name and type")
@@ -231,7 +231,7 @@ func decodeSource(path string, n ast.Node) (ConfiguredSource, error) {
 		}
 	}
 	if r, ok := src.(interface{ ResolvePaths(base string) }); ok {
-		r.ResolvePaths(filepath.Dir(path))
+		r.ResolvePaths(baseDir)
 	}
 	if err := src.Init(); err != nil {
 		return cs, configError(path, n, "source %s (%s): %v", cs.Name, cs.Type, err)

@@ -142,13 +142,15 @@ func (m *Main) prompt(ctx context.Context, w *transform.Warehouse, format string
 		}
 		stmt.WriteString(line)
 		stmt.WriteString("\n")
-		if strings.HasSuffix(line, ";") {
-			if err := runQuery(ctx, w, stmt.String(), format, m.Stdout); err != nil {
+		done, rest := splitStatements(stmt.String())
+		for _, q := range done {
+			if err := runQuery(ctx, w, q, format, m.Stdout); err != nil {
 				fmt.Fprintln(m.Stderr, "error:", err)
 				failed = true
 			}
-			stmt.Reset()
 		}
+		stmt.Reset()
+		stmt.WriteString(rest)
 	}
 	if strings.TrimSpace(stmt.String()) != "" {
 		if err := runQuery(ctx, w, stmt.String(), format, m.Stdout); err != nil {
@@ -233,4 +235,36 @@ func writeResult(out io.Writer, res *transform.Result, format string) error {
 	}
 	fmt.Fprintf(bw, "(%d rows)\n", len(res.Rows))
 	return bw.Flush()
+}
+
+// splitStatements splits text at semicolons outside quotes and comments; it returns the
+// complete statements and the unfinished rest.
+func splitStatements(text string) (stmts []string, rest string) {
+	start := 0
+	var quote byte
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '-' && i+1 < len(text) && text[i+1] == '-':
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		case c == ';':
+			if q := strings.TrimSpace(text[start:i]); q != "" {
+				stmts = append(stmts, q)
+			}
+			start = i + 1
+		}
+	}
+	rest = text[start:]
+	if strings.TrimSpace(rest) == "" {
+		rest = ""
+	}
+	return stmts, rest
 }

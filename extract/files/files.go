@@ -127,6 +127,14 @@ type streamSettings struct {
 	currency string
 }
 
+// ResolvePaths makes a relative Path relative to base, the folder of the config file, so a
+// config works from any working directory.
+func (f *Files) ResolvePaths(base string) {
+	if f.Path != "" && !filepath.IsAbs(f.Path) {
+		f.Path = filepath.Join(base, f.Path)
+	}
+}
+
 // Init validates the configuration. It checks that Path is a folder and touches nothing
 // else.
 func (f *Files) Init() error {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/revcast/revcast/fixtures"
+	"github.com/revcast/revcast/transform"
+)
+
+// run executes revcast with args and returns stdout, stderr and the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := NewMain(&out, &errb).Run(context.Background(), args)
+	return out.String(), errb.String(), code
+}
+
+// TestDemo_WarehouseMatchesGenerator runs the demo end to end and checks that every core
+// table holds exactly the generator's row count (read from its ground truth, not from the
+// demo's own summary), at small and — unless -short — medium scale.
+func TestDemo_WarehouseMatchesGenerator(t *testing.T) {
+	for _, scale := range []string{"small", "medium"} {
+		t.Run(scale, func(t *testing.T) {
+			if scale == "medium" && testing.Short() {
+				t.Skip("medium scale skipped with -short")
+			}
+			dir := t.TempDir()
+			out, errs, code := run(t, "demo", "--dir", dir, "--scale", scale, "--seed", "7", "--as-of", "2026-06-30", "--log-level", "warn")
+			if code != 0 {
+				t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+			}
+			truth, err := fixtures.ReadTruth(filepath.Join(dir, "truth"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := transform.Open(context.Background(), filepath.Join(dir, "data", "warehouse.duckdb"), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			if len(truth.Counts) < 18 {
+				t.Fatalf("ground truth has counts for %d tables, want every core table", len(truth.Counts))
+			}
+			for table, want := range truth.Counts {
+				var got int
+				if err := w.DB.QueryRow(fmt.Sprintf(`select count(*) from main.%q`, table)).Scan(&got); err != nil {
+					t.Fatalf("%s: %v", table, err)
+				}
+				if got != want {
+					t.Errorf("%s: warehouse has %d rows, generator made %d", table, got, want)
+				}
+			}
+			// The demo leaves a config behind so other commands work inside dir.
+			q, errs, code := run(t, "--config", filepath.Join(dir, "revcast.yaml"), "sql", "--format", "csv",
+				"select count(*) as n from opportunities where is_won and not is_closed")
+			if code != 0 || strings.TrimSpace(q) != "n\n0" {
+				t.Fatalf("sql after demo: exit %d, out %q, err %s", code, q, errs)
+			}
+		})
+	}
+}
+
+func TestSQL_RejectsWrites(t *testing.T) {
+	dir := t.TempDir()
+	if _, errs, code := run(t, "demo", "--dir", dir, "--scale", "300", "--log-level", "warn"); code != 0 {
+		t.Fatalf("demo: %s", errs)
+	}
+	cfg := filepath.Join(dir, "revcast.yaml")
+	_, errs, code := run(t, "--config", cfg, "sql", "drop table opportunities")
+	if code == 0 || !strings.Contains(errs, "read-only") {
+		t.Fatalf("write statement: exit %d, stderr %q; want a failure saying read-only", code, errs)
+	}
+	out, _, code := run(t, "--config", cfg, "tables")
+	if code != 0 || !strings.Contains(out, "opportunities") || !strings.Contains(out, "grain: one row per opportunity") {
+		t.Fatalf("tables: exit %d\n%s", code, out)
+	}
+	_, errs, code = run(t, "--config", cfg, "sql", "--format", "xml", "select 1")
+	if code != 2 {
+		t.Fatalf("bad --format: exit %d (%s), want 2", code, errs)
+	}
+}
+
+func TestInit_WritesAValidConfig(t *testing.T) {
+	dir := t.TempDir()
+	out, errs, code := run(t, "init", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "revcast.yaml") {
+		t.Fatalf("init output %q", out)
+	}
+	// The exports folder does not exist yet: loading must say so, naming the key.
+	_, err := LoadConfig(filepath.Join(dir, "revcast.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "path") {
+		t.Fatalf("load before exports exist: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "exports"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(filepath.Join(dir, "revcast.yaml"))
+	if err != nil {
+		t.Fatalf("the config init writes must load: %v", err)
+	}
+	if len(cfg.Configured) != 1 || cfg.Configured[0].Type != "files" || len(cfg.Schedule.Jobs) != 1 {
+		t.Fatalf("decoded %+v", cfg)
+	}
+	if _, _, code := run(t, "init", "--dir", dir); code != 2 {
+		t.Fatalf("second init without --force: exit %d, want 2", code)
+	}
+}
