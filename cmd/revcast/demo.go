@@ -103,11 +103,11 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		landed += r.Rows()
 		rejected += r.Rejected()
 	}
-	extractSecs := time.Since(t)
+	extractTime := time.Since(t)
 	if _, err := m.transform(ctx, cfg, asOf); err != nil {
 		return err
 	}
-	return m.printDemoSummary(ctx, cfg, o, counts, landed, rejected, extractSecs, time.Since(start))
+	return m.printDemoSummary(ctx, cfg, o, counts, landed, rejected, extractTime, time.Since(start))
 }
 
 func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions, want map[string]int, landed, rejected int64, extractTime, total time.Duration) error {
