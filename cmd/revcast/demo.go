@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"text/tabwriter"
@@ -148,9 +149,27 @@ func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions,
 	tw.Flush()
 	abs, _ := filepath.Abs(o.Dir)
 	fmt.Fprintf(out, "\nWarehouse: %s\n", cfg.WarehousePath())
-	fmt.Fprintf(out, "Try:\n  cd %s\n  revcast tables\n  revcast sql \"select stage, count(*) as deals, sum(amount_base) as amount_base from opportunities where not is_closed group by all order by 3 desc\"\n", abs)
+	bin := commandName()
+	fmt.Fprintf(out, "Try:\n  cd %s\n  %s tables\n  %s sql \"select stage, count(*) as deals, sum(amount_base) as amount_base from opportunities where not is_closed group by all order by 3 desc\"\n", abs, bin, bin)
 	if mismatch > 0 {
 		return fmt.Errorf("%d tables differ from the generator's counts", mismatch)
 	}
 	return nil
+}
+
+// commandName is how the user can call this binary from any folder: "revcast" when it is
+// the one on PATH, else its absolute path (e.g. after `make demo`, ./bin/revcast).
+func commandName() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "revcast"
+	}
+	if p, err := exec.LookPath("revcast"); err == nil {
+		if a, _ := filepath.EvalSymlinks(p); a != "" {
+			if b, _ := filepath.EvalSymlinks(exe); a == b {
+				return "revcast"
+			}
+		}
+	}
+	return exe
 }
