@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 
 	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/internal/lockfile"
 )
 
 // Defaults of the Runner's tuning fields.
@@ -293,7 +294,7 @@ func (r *Runner) extract(ctx context.Context, sourceName string, src Source, opt
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return res, fmt.Errorf("extract %s: %w", sourceName, err)
 	}
-	unlock, err := lockDir(stateDir)
+	unlock, err := lockfile.Lock(filepath.Join(stateDir, ".lock"), "extracting this source")
 	if err != nil {
 		return res, fmt.Errorf("extract %s: %w", sourceName, err)
 	}

@@ -114,3 +114,31 @@ func TestInit_WritesAValidConfig(t *testing.T) {
 		t.Fatalf("second init without --force: exit %d, want 2", code)
 	}
 }
+
+func TestRun_PipelineLock(t *testing.T) {
+	dir := t.TempDir()
+	if _, errs, code := run(t, "demo", "--dir", dir, "--scale", "200", "--log-level", "warn"); code != 0 {
+		t.Fatalf("demo: %s", errs)
+	}
+	cfgPath := filepath.Join(dir, "revcast.yaml")
+	if _, errs, code := run(t, "--config", cfgPath, "run", "--log-level", "warn"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errs)
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockPipeline(cfg) // another process (or scheduler job) holds the pipeline
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	_, errs, code := run(t, "--config", cfgPath, "run")
+	if code != 1 || !strings.Contains(errs, "another revcast process") {
+		t.Fatalf("run while locked: exit %d, stderr %q", code, errs)
+	}
+	out, _, code := run(t, "--config", cfgPath, "schedule", "--list", "3")
+	if code != 0 || strings.Count(out, "nightly") != 3 {
+		t.Fatalf("schedule --list: exit %d\n%s", code, out)
+	}
+}
