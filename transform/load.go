@@ -33,13 +33,21 @@ type LoadResult struct {
 // RawTable returns the raw table name for a connector type and stream.
 func RawTable(typ, stream string) string { return typ + "__" + stream }
 
-// Load adds every lake file not loaded before to its raw table, one transaction per
+// Load creates the raw tables every connector declares (empty until it lands data), then
+// adds every lake file not loaded before to its raw table, one transaction per
 // stream, so re-running Load never loads a file twice and a failure loads nothing of that
 // stream. New columns in newer files are added to the raw table (schema drift); a column
 // whose type changed is an error naming the stream and column.
 func (w *Warehouse) Load(ctx context.Context, lakeDir string, sources []LakeSource) (LoadResult, error) {
 	res := LoadResult{Tables: map[string]int64{}}
 	if err := w.ensureCanonicalRaw(ctx); err != nil {
+		return res, err
+	}
+	specs, err := DeclaredRawSpecs(ctx)
+	if err != nil {
+		return res, err
+	}
+	if err := w.EnsureRaw(ctx, specs); err != nil {
 		return res, err
 	}
 	loaded, err := w.loadedFiles(ctx)

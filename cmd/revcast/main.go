@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revcast/revcast"
+	_ "github.com/revcast/revcast/extract/all" // register every connector
 )
 
 func main() {

@@ -2,7 +2,6 @@ package timeseries_test
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revcast/revcast/internal/datasets"
 	"github.com/revcast/revcast/models/timeseries"
 )
 
@@ -53,47 +53,6 @@ var m3Methods = []timeseries.Method{timeseries.MethodETS, timeseries.MethodTheta
 type m3Series struct {
 	id          string
 	train, test []float64
-}
-
-// datasetsDir returns the shared datasets directory: $REVCAST_DATASETS, or ../shared/datasets
-// next to the repository root (the directory holding go.mod). It skips the test when the
-// directory is missing, unless CI=true, where a missing dataset is a failure.
-func datasetsDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("REVCAST_DATASETS")
-	if dir == "" {
-		root, err := repoRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "datasets")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "m3")); err != nil {
-		msg := fmt.Sprintf("M3 data not found in %s/m3 (set REVCAST_DATASETS to the datasets directory): %v", dir, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // loadM3 reads one M3 file: columns Series, N, NF, Category, Starting Year, Starting
@@ -246,7 +205,7 @@ func TestM3Accuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("M3 evaluation skipped in -short mode")
 	}
-	dir := datasetsDir(t)
+	dir := datasets.Dir(t, "m3")
 	full := os.Getenv("REVCAST_M3_FULL") == "1"
 	var total time.Duration
 	var count int
@@ -293,7 +252,7 @@ func TestM3Accuracy(t *testing.T) {
 //
 //	go test ./models/timeseries/ -run '^$' -bench M3 -benchtime 1x
 func BenchmarkM3(b *testing.B) {
-	dir := datasetsDir(b)
+	dir := datasets.Dir(b, "m3")
 	data := make([][]m3Series, len(m3Periods))
 	count := 0
 	for i, p := range m3Periods {

@@ -1,0 +1,9 @@
+// Package all imports every connector revcast ships, so each registers itself with
+// extract.Register (the Telegraf plugins/inputs/all pattern). The binary and the warehouse
+// import it: the warehouse needs every connector's declared streams because sql/staging has
+// models for all of them.
+package all
+
+import (
+	_ "github.com/revcast/revcast/extract/files" // CSV and Parquet exports
+)
