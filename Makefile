@@ -1,7 +1,8 @@
 # revcast — every set-up step lives here. Two commands on a fresh machine:
 #   make demo   build and run the whole job on a synthetic company into ./demo
 #   make test   run every test
-# Prerequisites: Go 1.26+ and a C compiler (cgo links the embedded DuckDB).
+# Prerequisites: Go 1.26+, a C compiler (cgo links the embedded DuckDB) and npm (the report's
+# ECharts is installed from the npm registry at build time; see 'assets').
 
 GO        ?= go
 # duckdb_arrow enables duckdb-go's Arrow interface (used to hand Arrow batches to DuckDB).
@@ -13,7 +14,7 @@ DEMO_DIR  ?= ./demo
 STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-short bench lint check-tools clean
+.PHONY: all build demo test test-short bench lint check-tools clean assets
 
 all: build
 
@@ -22,18 +23,18 @@ check-tools:
 	@$(GO) version | awk '{split($$3,v,"."); sub("go","",v[1]); if (v[1] < 1 || (v[1] == 1 && v[2] < 26)) { print "Go 1.26+ is required, found " $$3; exit 1 }}'
 	@command -v $${CC:-gcc} >/dev/null || { echo "a C compiler is required for cgo (Debian: apt-get install gcc)"; exit 1; }
 
-build: check-tools
+build: check-tools assets
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/revcast
 
 demo: build
 	./$(BIN) demo --dir $(DEMO_DIR) --scale $(SCALE) --seed $(SEED)
 
 # Tests that read ../shared/datasets skip when it is absent, except under CI=true.
-test: check-tools
+test: check-tools assets
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -timeout 20m -count=1 ./...
 
-test-short: check-tools
+test-short: check-tools assets
 	$(GO) test -tags '$(TAGS)' -short ./...
 
 # Go benchmarks in benchstat format plus whole-run timings, written under bench/results/.
@@ -42,10 +43,26 @@ bench: build
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -count 5 -timeout 60m ./... | tee bench/results/go-bench.txt
 	./bench/whole-run.sh ./$(BIN) | tee bench/results/whole-run.txt
 
-lint: check-tools
+lint: check-tools assets
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags '$(TAGS)' ./...
 
+# The HTML report embeds ECharts (reports/html/assets.go). It is third-party code, so it is
+# never committed: npm installs the version pinned in package.json/package-lock.json (5.6.0,
+# the release go-echarts v2.6.7 targets) and the file is copied next to the Go code that
+# embeds it. Without it the build stops with "pattern assets/echarts.min.js: no matching
+# files found": run 'make assets'.
+ECHARTS_JS := reports/html/assets/echarts.min.js
+
+assets: $(ECHARTS_JS)
+
+$(ECHARTS_JS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required to install ECharts for the HTML report (Debian: apt-get install npm)"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	@test -f node_modules/echarts/dist/echarts.min.js || { echo "npm ci did not install node_modules/echarts/dist/echarts.min.js"; exit 1; }
+	mkdir -p $(dir $@)
+	cp node_modules/echarts/dist/echarts.min.js $@
+
 clean:
-	rm -rf bin $(DEMO_DIR)
+	rm -rf bin $(DEMO_DIR) node_modules $(ECHARTS_JS)

@@ -108,7 +108,12 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 	if _, err := m.transform(ctx, cfg, asOf); err != nil {
 		return err
 	}
-	return m.printDemoSummary(ctx, cfg, o, counts, landed, rejected, extractTime, time.Since(start))
+	if err := m.printDemoSummary(ctx, cfg, o, counts, landed, rejected, extractTime, time.Since(start)); err != nil {
+		return err
+	}
+
+	// The HTML report, after everything else (reports/html; see report.go).
+	return m.demoReport(ctx, cfg)
 }
 
 func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions, want map[string]int, landed, rejected int64, extractTime, total time.Duration) error {
