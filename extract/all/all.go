@@ -5,7 +5,8 @@
 package all
 
 import (
-	_ "github.com/revcast/revcast/extract/dynamics" // Dynamics 365 Web API (OData v4)
-	_ "github.com/revcast/revcast/extract/files"    // CSV and Parquet exports
-	_ "github.com/revcast/revcast/extract/hubspot"  // HubSpot CRM v3
+	_ "github.com/revcast/revcast/extract/dynamics"   // Dynamics 365 Web API (OData v4)
+	_ "github.com/revcast/revcast/extract/files"      // CSV and Parquet exports
+	_ "github.com/revcast/revcast/extract/hubspot"    // HubSpot CRM v3
+	_ "github.com/revcast/revcast/extract/salesforce" // Salesforce REST API
 )

@@ -1,0 +1,31 @@
+-- salesforce__case: Salesforce Case records in the canonical cases shape: the latest landed version of each, deleted ones removed.
+-- grain: one row per case
+-- key: case_id
+-- sources: raw.salesforce__case, raw.salesforce__case__deleted
+-- status is closed when IsClosed, else open; priority is lower-cased (low, medium, high,
+-- critical); dates are the UTC dates of CreatedDate and ClosedDate. Latest version and
+-- tombstones as in salesforce__opportunity.
+with latest as (
+    select *
+    from raw.salesforce__case
+    qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
+),
+tombstones as (
+    select key, max(deleted_at) as deleted_at
+    from raw.salesforce__case__deleted
+    group by key
+)
+select
+    cast(l.Id as varchar) as case_id,
+    cast(l.AccountId as varchar) as account_id,
+    cast(timezone('UTC', l.CreatedDate) as date) as created_date,
+    cast(timezone('UTC', l.ClosedDate) as date) as closed_date,
+    cast(lower(trim(l.Priority)) as varchar) as priority,
+    cast(case when l.IsClosed then 'closed' else 'open' end as varchar) as status,
+    cast(l.Subject as varchar) as subject,
+    cast(l.SystemModstamp as timestamptz) as modified_at,
+    l._source
+from latest l
+left join tombstones t on t.key = l.Id and t.deleted_at >= l.SystemModstamp
+where t.key is null
+  and not coalesce(l.IsDeleted, false)
