@@ -108,11 +108,12 @@ func mustCompany(t testing.TB, opportunities int) *syntheticCompany {
 		w.Close()
 		t.Fatal(err)
 	}
-	// Only the core tables the collections and renewal models read: other models may be
+	// The staging models (core tables union them) and only the core tables the collections
+	// and renewal models read: other models may be
 	// mid-change in the shared tree and are not what these tests measure.
 	var models []transform.Model
 	for _, m := range all {
-		if m.Layer == "core" && companyTables[m.Name] {
+		if m.Layer == "staging" || m.Layer == "core" && companyTables[m.Name] {
 			models = append(models, m)
 		}
 	}

@@ -40,6 +40,9 @@ type ConfiguredSource struct {
 	Name   string
 	Type   string
 	Source extract.Source
+	// Enabled is false when the entry says `enabled: false`: extract and run skip it
+	// (unless named with --source), while its landed data still loads.
+	Enabled bool
 }
 
 // ScheduleConfig lists the cron jobs `revcast schedule` runs.
@@ -206,7 +209,7 @@ func decodeSource(path, baseDir string, n ast.Node) (ConfiguredSource, error) {
 	if !ok {
 		return ConfiguredSource{}, configError(path, n, "sources: each entry must be a mapping with name and type")
 	}
-	var cs ConfiguredSource
+	cs := ConfiguredSource{Enabled: true}
 	rest := &ast.MappingNode{BaseNode: m.BaseNode, Start: m.Start, End: m.End, IsFlowStyle: m.IsFlowStyle}
 	for _, kv := range m.Values {
 		switch kv.Key.String() {
@@ -214,6 +217,14 @@ func decodeSource(path, baseDir string, n ast.Node) (ConfiguredSource, error) {
 			cs.Name = strings.Trim(kv.Value.String(), `"'`)
 		case "type":
 			cs.Type = strings.Trim(kv.Value.String(), `"'`)
+		case "enabled":
+			switch v := strings.TrimSpace(kv.Value.String()); v {
+			case "true":
+			case "false":
+				cs.Enabled = false
+			default:
+				return cs, configError(path, kv, "enabled: %q: want true or false", v)
+			}
 		default:
 			rest.Values = append(rest.Values, kv)
 		}

@@ -13,7 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/extract"
 	"github.com/revcast/revcast/fixtures"
+	"github.com/revcast/revcast/fixtures/sandbox"
 	"github.com/revcast/revcast/transform"
 )
 
@@ -25,7 +27,13 @@ type demoOptions struct {
 	Scale string
 	Seed  int64
 	AsOf  string
+	Via   string // sandbox or files
 }
+
+// demoERPTables are the tables the demo lands from file exports when the CRM side comes
+// through the Salesforce sandbox.
+var demoERPTables = []string{"erp_customers", "products", "sales_orders", "sales_order_lines", "shipments",
+	"inventory", "supply_receipts", "invoices", "payments", "ar_open_items", "fx_rates"}
 
 func newDemoCmd(m *Main) *cobra.Command {
 	var o demoOptions
@@ -46,6 +54,7 @@ is written to DIR/truth, never into the warehouse. Afterwards 'cd DIR && revcast
 	f.StringVar(&o.Scale, "scale", "small", "small (~2k opportunities), medium (~50k), large (~1M) or a number")
 	f.Int64Var(&o.Seed, "seed", 42, "generator seed: the same seed gives the same company")
 	f.StringVar(&o.AsOf, "as-of", "", "the company's today, YYYY-MM-DD (default: today, UTC)")
+	f.StringVar(&o.Via, "via", "sandbox", "how the CRM side arrives: sandbox (Salesforce connector against an in-process sandbox) or files (CSV exports)")
 	return cmd
 }
 
@@ -72,22 +81,54 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		return err
 	}
 	exports, truth := filepath.Join(o.Dir, "exports"), filepath.Join(o.Dir, "truth")
-	if err := company.WriteCSV(exports); err != nil {
-		return fmt.Errorf("write exports: %w", err)
+	// A fresh demo each time: the previous run's exports, lake, state and warehouse are
+	// removed so the summary's counts are this company's.
+	for _, d := range []string{exports, filepath.Join(o.Dir, "data")} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
 	}
 	if err := company.WriteTruth(truth); err != nil {
 		return fmt.Errorf("write ground truth: %w", err)
 	}
 	counts := company.Counts()
-	company = nil // the rest of the run reads the exports, as a user's would
-	m.Logger.Info("generated company", "opportunities", counts["opportunities"], "seed", o.Seed, "as_of", asOf.Format(revcast.DateLayout), "seconds", since(t))
-
-	// A fresh demo each time: the previous run's lake, state and warehouse are removed so
-	// the summary's counts are this company's.
-	if err := os.RemoveAll(filepath.Join(o.Dir, "data")); err != nil {
-		return err
+	var sources, finalSources string
+	switch o.Via {
+	case "files":
+		if err := company.WriteCSV(exports); err != nil {
+			return fmt.Errorf("write exports: %w", err)
+		}
+		sources = filesSourceYAML("./exports", "")
+	case "sandbox":
+		// The CRM side is served by the Salesforce sandbox on a loopback port and read
+		// through the real connector; the ERP side arrives as file exports whose sales
+		// orders reference the Salesforce opportunity ids, as a real ERP's would.
+		srv, err := sandbox.Start(company, "127.0.0.1:0", sandbox.ServerOptions{CRMs: []sandbox.CRM{sandbox.CRMSalesforce}})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		os.Setenv("SF_CLIENT_SECRET", sandbox.SalesforceDemoClientSecret) // the sandbox's, for this process only
+		err = company.WriteCSVWith(exports, fixtures.CSVOptions{Tables: demoERPTables,
+			OpportunityRef: func(id fixtures.OpportunityID) string { return sandbox.SalesforceID(sandbox.SFOpportunity, int(id)) }})
+		if err != nil {
+			return fmt.Errorf("write exports: %w", err)
+		}
+		sources = salesforceSourceYAML(srv.URLs["salesforce"], "") + filesSourceYAML("./exports", "ERP side of the demo company")
+		// What stays behind for later commands: the sandbox stops with the demo, so the
+		// salesforce source is disabled there (its landed data still loads).
+		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], fmt.Sprintf(
+			"    # The demo's in-process sandbox stopped when the demo ended. To extract again, run\n"+
+				"    # 'revcast sandbox --split salesforce --scale %s --seed %d', set login_url to the URL it\n"+
+				"    # prints, export SF_CLIENT_SECRET and remove this line:\n    enabled: false\n", o.Scale, o.Seed)) +
+			filesSourceYAML("./exports", "ERP side of the demo company")
+	default:
+		return &usageError{fmt.Errorf("--via %q: want sandbox or files", o.Via)}
 	}
-	if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", ExportsPath: "./exports"}, true); err != nil {
+	company = nil // the rest of the run reads through the connectors, as a user's would
+	m.Logger.Info("generated company", "opportunities", counts["opportunities"], "seed", o.Seed, "as_of", asOf.Format(revcast.DateLayout), "via", o.Via, "seconds", since(t))
+
+	if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", Sources: sources}, true); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(filepath.Join(o.Dir, "revcast.yaml"))
@@ -99,16 +140,15 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	var landed, rejected int64
-	for _, r := range results {
-		landed += r.Rows()
-		rejected += r.Rejected()
+	if finalSources != "" {
+		if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", Sources: finalSources}, true); err != nil {
+			return err
+		}
 	}
-	extractTime := time.Since(t)
 	if _, err := m.transform(ctx, cfg, asOf); err != nil {
 		return err
 	}
-	if err := m.printDemoSummary(ctx, cfg, o, counts, landed, rejected, extractTime, time.Since(start)); err != nil {
+	if err := m.printDemoSummary(ctx, cfg, o, counts, results, time.Since(start)); err != nil {
 		return err
 	}
 
@@ -116,7 +156,7 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 	return m.demoReport(ctx, cfg)
 }
 
-func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions, want map[string]int, landed, rejected int64, extractTime, total time.Duration) error {
+func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions, want map[string]int, results []extract.Result, total time.Duration) error {
 	w, err := transform.Open(ctx, cfg.WarehousePath(), true)
 	if err != nil {
 		return err
@@ -125,10 +165,23 @@ func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions,
 	out := m.Stdout
 	fmt.Fprintf(out, "\nrevcast demo — seed %d, scale %s, done in %.1fs\n\n", o.Seed, o.Scale, total.Seconds())
 	fmt.Fprintln(out, "What ran:")
-	fmt.Fprintln(out, "  generate   synthetic company → CSV exports in", filepath.Join(o.Dir, "exports"), "(ground truth in", filepath.Join(o.Dir, "truth")+")")
-	fmt.Fprintf(out, "  extract    files connector → Parquet lake: %d rows landed, %d rejected, %.0f rows/s\n", landed, rejected, float64(landed)/extractTime.Seconds())
+	if o.Via == "sandbox" {
+		fmt.Fprintln(out, "  generate   synthetic company → Salesforce sandbox on loopback (CRM) and CSV exports in", filepath.Join(o.Dir, "exports"), "(ERP)")
+	} else {
+		fmt.Fprintln(out, "  generate   synthetic company → CSV exports in", filepath.Join(o.Dir, "exports"))
+	}
+	fmt.Fprintln(out, "             ground truth in", filepath.Join(o.Dir, "truth"), "(never loaded)")
+	for _, r := range results {
+		typ := ""
+		for _, s := range cfg.Configured {
+			if s.Name == r.Source {
+				typ = s.Type
+			}
+		}
+		fmt.Fprintf(out, "  extract    %s connector → Parquet lake: %d rows landed, %d rejected, %.0f rows/s\n",
+			typ, r.Rows(), r.Rejected(), float64(r.Rows())/r.Duration.Seconds())
+	}
 	fmt.Fprintln(out, "  transform  DuckDB: raw → staging → core → marts, data tests passed")
-	fmt.Fprintln(out, "  not yet    API connectors (sandbox), forecasts, HTML report, CRM write-back — open issues")
 	fmt.Fprintln(out)
 
 	names := make([]string, 0, len(want))

@@ -23,15 +23,16 @@ func run(t *testing.T, args ...string) (string, string, int) {
 
 // TestDemo_WarehouseMatchesGenerator runs the demo end to end and checks that every core
 // table holds exactly the generator's row count (read from its ground truth, not from the
-// demo's own summary), at small and — unless -short — medium scale.
+// demo's own summary): through the Salesforce sandbox and connector (the default) and
+// through file exports, at small and — unless -short — medium scale.
 func TestDemo_WarehouseMatchesGenerator(t *testing.T) {
-	for _, scale := range []string{"small", "medium"} {
-		t.Run(scale, func(t *testing.T) {
-			if scale == "medium" && testing.Short() {
+	for _, tc := range []struct{ via, scale string }{{"sandbox", "small"}, {"files", "small"}, {"sandbox", "medium"}, {"files", "medium"}} {
+		t.Run(tc.via+"/"+tc.scale, func(t *testing.T) {
+			if tc.scale == "medium" && testing.Short() {
 				t.Skip("medium scale skipped with -short")
 			}
 			dir := t.TempDir()
-			out, errs, code := run(t, "demo", "--dir", dir, "--scale", scale, "--seed", "7", "--as-of", "2026-06-30", "--log-level", "warn")
+			out, errs, code := run(t, "demo", "--via", tc.via, "--dir", dir, "--scale", tc.scale, "--seed", "7", "--as-of", "2026-06-30", "--log-level", "warn")
 			if code != 0 {
 				t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 			}

@@ -56,7 +56,7 @@ func (m *Main) extract(ctx context.Context, cfg *Config, names []string, full bo
 	var results []extract.Result
 	var errs []error
 	for _, s := range cfg.Configured {
-		if len(names) > 0 && !slices.Contains(names, s.Name) {
+		if len(names) > 0 && !slices.Contains(names, s.Name) || len(names) == 0 && !s.Enabled {
 			continue
 		}
 		res, err := runner.Extract(ctx, s.Name, s.Source, extract.ExtractOptions{Full: full})

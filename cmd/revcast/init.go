@@ -4,24 +4,36 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/template"
 
 	"github.com/spf13/cobra"
+
+	"github.com/revcast/revcast/fixtures/sandbox"
 )
 
 func init() { commands = append(commands, newInitCmd) }
 
 func newInitCmd(m *Main) *cobra.Command {
-	var dir string
+	var dir, sandboxURL string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented revcast.yaml and the data directory",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := writeConfig(dir, configTemplateData{DataDir: "./data", ExportsPath: "./exports"}, force)
+			data := configTemplateData{DataDir: "./data", Sources: filesSourceYAML("./exports", "")}
+			if sandboxURL != "" {
+				var err error
+				if data.Sources, err = sandboxSourcesYAML(sandboxURL); err != nil {
+					return &usageError{err}
+				}
+			}
+			path, err := writeConfig(dir, data, force)
 			if err != nil {
 				return err
 			}
@@ -30,14 +42,76 @@ func newInitCmd(m *Main) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "folder for revcast.yaml and the data")
+	cmd.Flags().StringVar(&sandboxURL, "sandbox", "", "point every source at a running 'revcast sandbox' (its Salesforce URL, e.g. http://127.0.0.1:8700)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing revcast.yaml")
 	return cmd
 }
 
 // configTemplateData fills configTemplate.
 type configTemplateData struct {
-	DataDir     string
-	ExportsPath string
+	DataDir string
+	Sources string // the entries under sources:, indented two spaces
+}
+
+// filesSourceYAML is a files source over folder; note is an optional comment line.
+func filesSourceYAML(folder, note string) string {
+	if note != "" {
+		note = "  # " + note + "\n"
+	}
+	return `  # CSV or Parquet exports in a folder. By default every <table>.csv or <table>.parquet
+  # whose name is a canonical table (revcast tables) is a stream; map other file names
+  # and column names under streams.
+` + note + `  - name: exports
+    type: files
+    path: ` + folder + `
+    # streams:
+    #   opportunities:
+    #     file: "opps_*.csv"                  # glob relative to path
+    #     columns: {"Opp ID": opportunity_id} # source column -> canonical column
+    #     date_format: "02/01/2006"           # Go layout
+    #     decimal_separator: ","
+    #     currency: EUR                       # when the file has no currency column
+`
+}
+
+// salesforceSourceYAML is a salesforce source against login URL u; extra is inserted as
+// more keys (e.g. "    enabled: false\n").
+func salesforceSourceYAML(u, extra string) string {
+	return `  # Salesforce REST API, OAuth 2.0 client credentials. The secret is read from the
+  # environment variable named in client_secret_env, never from this file.
+  - name: salesforce
+    type: salesforce
+` + extra + `    login_url: ` + u + `
+    client_id: ` + sandbox.SalesforceDemoClientID + `
+    client_secret_env: SF_CLIENT_SECRET
+`
+}
+
+// sandboxSourcesYAML points one source per CRM connector at a running 'revcast sandbox'
+// whose Salesforce listens on sfURL (HubSpot and Dynamics on the next two ports). The
+// sandbox's demo client ids are written here; its demo secrets (no secret: they are printed
+// by 'revcast sandbox') still come from environment variables, like real ones.
+func sandboxSourcesYAML(sfURL string) (string, error) {
+	u, err := url.Parse(sfURL)
+	if err != nil || u.Scheme == "" || u.Port() == "" {
+		return "", fmt.Errorf("--sandbox %q: want the Salesforce URL 'revcast sandbox' printed, e.g. http://127.0.0.1:8700", sfURL)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	at := func(k int) string { return u.Scheme + "://" + net.JoinHostPort(u.Hostname(), strconv.Itoa(port+k)) }
+	return salesforceSourceYAML(at(0), "") + `  # HubSpot CRM v3 (private app token from the environment).
+  - name: hubspot
+    type: hubspot
+    base_url: ` + at(1) + `
+    access_token_env: HUBSPOT_ACCESS_TOKEN
+  # Dynamics 365 Web API (Microsoft Entra ID client credentials).
+  - name: dynamics
+    type: dynamics
+    org_url: ` + at(2) + `
+    authority_url: ` + at(2) + `
+    tenant_id: ` + sandbox.DynamicsDemoTenantID + `
+    client_id: ` + sandbox.DynamicsDemoClientID + `
+    client_secret_env: DYNAMICS_CLIENT_SECRET
+`, nil
 }
 
 var configTemplate = template.Must(template.New("revcast.yaml").Parse(`# revcast configuration. Relative paths are relative to this file.
@@ -50,22 +124,9 @@ data_dir: {{.DataDir}}
 base_currency: USD
 
 # What to extract. Each source has a unique lower_snake_case name (its folder in the lake)
-# and a connector type.
+# and a connector type: files, salesforce, hubspot, dynamics (see README.md).
 sources:
-  # CSV or Parquet exports in a folder. By default every <table>.csv or <table>.parquet
-  # whose name is a canonical table (revcast tables) is a stream; map other file names
-  # and column names under streams.
-  - name: exports
-    type: files
-    path: {{.ExportsPath}}
-    # streams:
-    #   opportunities:
-    #     file: "opps_*.csv"                  # glob relative to path
-    #     columns: {"Opp ID": opportunity_id} # source column -> canonical column
-    #     date_format: "02/01/2006"           # Go layout
-    #     decimal_separator: ","
-    #     currency: EUR                       # when the file has no currency column
-
+{{.Sources}}
 # Jobs for 'revcast schedule' (robfig/cron specs: minute hour day-of-month month day-of-week).
 schedule:
   jobs:
@@ -87,12 +148,34 @@ narrative:
   model: llama3.1:8b
   timeout: 60s
 
-# What revcast may write back to the CRM. read_only writes nothing; review queues every
-# write for 'revcast approvals'; auto writes what is under the thresholds.
+# What revcast may write back to the CRM ('revcast writeback', the last stage of 'revcast run').
+# read_only writes nothing; review queues every write for 'revcast approvals'; auto writes
+# what is under the thresholds and queues the rest. An approved change is written by the next
+# write-back run. Every write, decision and narrative goes to the hash-chained audit_log
+# ('revcast audit verify'). 'revcast writeback --dry-run' shows the diff and writes nothing.
 writeback:
-  mode: read_only
+  mode: read_only             # default of every workflow
   target: ""                  # a source name, e.g. salesforce
-  allow: []                   # Object.Field entries, e.g. Revenue_Forecast__c.Amount__c
+  # workflows:                # per-workflow mode, overriding mode
+  #   forecasts: auto         # Revenue_Forecast__c records keyed by Revcast_Key__c
+  #   opportunities: auto     # Revcast_* fields on Opportunity (win probability, risk, ERP order status, tracking)
+  #   tasks: review           # follow-up Tasks (keyed by Task.Revcast_Key__c) for orders and variances to review
+  # Least privilege: revcast writes only these Object.Field entries; a run that would write
+  # anything else stops before any request, naming the field. For Salesforce, everything is:
+  #   Revenue_Forecast__c: Name Revcast_Key__c Forecast_Run__c As_Of_Date__c Period__c Segment_Type__c
+  #     Segment__c Closed_Amount__c Expected_Amount__c Commit_Amount__c Stage_Weighted_Amount__c
+  #     P10_Amount__c P50_Amount__c P90_Amount__c
+  #   Opportunity: Revcast_Win_Probability__c Revcast_Expected_Amount__c Revcast_Risk__c
+  #     Revcast_Forecast_Run__c Revcast_Scored_At__c Revcast_Order_Status__c Revcast_Tracking_Number__c
+  #   Task: Revcast_Key__c WhatId OwnerId Subject Description Status Priority ActivityDate
+  allow: []                   # e.g. [Revenue_Forecast__c.Revcast_Key__c, Revenue_Forecast__c.Expected_Amount__c]
+  # allow_by_target:          # more entries per CRM source name
+  #   salesforce: [Opportunity.Revcast_Win_Probability__c]
+  # thresholds:               # auto mode: changes crossing one wait for approval (0 = off)
+  #   amount: 1000000         # a currency field moves by more than this (base currency)
+  #   change_pct: 25          # a currency field moves by more than this % of its CRM value
+  #   kinds: [variance_task]  # forecast, opportunity_score, order_status, order_review_task, variance_task
+  # max_attempts: 3           # attempts per record within a run (transient record errors)
 `))
 
 // writeConfig writes dir/revcast.yaml and dir's data folder and returns the file's path.

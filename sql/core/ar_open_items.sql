@@ -1,7 +1,16 @@
 -- ar_open_items: open receivable items, open amount also in the base currency (rate at posting date).
 -- grain: one row per open item
 -- key: item_id
--- sources: staging.files__ar_open_items, fx_rates
+-- sources: staging.files__ar_open_items, staging.sap__ar_open_items, staging.netsuite__ar_open_items, fx_rates
+-- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
+-- legal entity, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__ar_open_items
+    union all by name
+    select * from staging.sap__ar_open_items
+    union all by name
+    select * from staging.netsuite__ar_open_items
+)
 select
     s.item_id,
     s.invoice_id,
@@ -17,5 +26,5 @@ select
     to_base(s.original_amount, s.currency, fx.rate_to_base) as original_amount_base,
     s._source as source,
     s.item_id as source_id
-from staging.files__ar_open_items s
+from unioned s
 asof left join fx_rates fx on fx.currency = s.currency and coalesce(s.posting_date, s.due_date) >= fx.rate_date

@@ -1,7 +1,14 @@
 -- cases: customer service cases.
 -- grain: one row per case
 -- key: case_id
--- sources: staging.files__cases
+-- sources: staging.files__cases, staging.salesforce__case
+-- Every CRM's staging model has exactly the canonical columns; a company usually runs one
+-- CRM per business unit, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__cases
+    union all by name
+    select * from staging.salesforce__case
+)
 select
     s.case_id,
     s.account_id,
@@ -13,4 +20,4 @@ select
     s.modified_at,
     s._source as source,
     s.case_id as source_id
-from staging.files__cases s
+from unioned s

@@ -1,7 +1,14 @@
 -- contracts: subscription contracts, annual value also in the base currency (rate at start date).
 -- grain: one row per contract term
 -- key: contract_id
--- sources: staging.files__contracts, fx_rates
+-- sources: staging.files__contracts, staging.salesforce__contract, fx_rates
+-- Every CRM's staging model has exactly the canonical columns; a company usually runs one
+-- CRM per business unit, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__contracts
+    union all by name
+    select * from staging.salesforce__contract
+)
 select
     s.contract_id,
     s.account_id,
@@ -18,5 +25,5 @@ select
     to_base(s.annual_value, s.currency, fx.rate_to_base) as annual_value_base,
     s._source as source,
     s.contract_id as source_id
-from staging.files__contracts s
+from unioned s
 asof left join fx_rates fx on fx.currency = s.currency and s.start_date >= fx.rate_date

@@ -1,7 +1,16 @@
 -- erp_customers: ERP customers (sold-to parties) with credit limit in the base currency (latest rate).
 -- grain: one row per ERP customer
 -- key: customer_id
--- sources: staging.files__erp_customers, fx_rates
+-- sources: staging.files__erp_customers, staging.sap__erp_customers, staging.netsuite__erp_customers, fx_rates
+-- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
+-- legal entity, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__erp_customers
+    union all by name
+    select * from staging.sap__erp_customers
+    union all by name
+    select * from staging.netsuite__erp_customers
+)
 select
     s.customer_id,
     s.customer_name,
@@ -18,7 +27,7 @@ select
     to_base(s.credit_limit, s.currency, fx.rate_to_base) as credit_limit_base,
     s._source as source,
     s.customer_id as source_id
-from staging.files__erp_customers s
+from unioned s
 left join (
     -- the latest rate per currency: credit limits are compared with today's exposure
     select currency, arg_max(rate_to_base, rate_date) as rate_to_base from fx_rates group by currency

@@ -1,7 +1,16 @@
 -- invoices: customer invoices, amount also in the base currency (rate at invoice date).
 -- grain: one row per billing document
 -- key: invoice_id
--- sources: staging.files__invoices, fx_rates
+-- sources: staging.files__invoices, staging.sap__invoices, staging.netsuite__invoices, fx_rates
+-- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
+-- legal entity, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__invoices
+    union all by name
+    select * from staging.sap__invoices
+    union all by name
+    select * from staging.netsuite__invoices
+)
 select
     s.invoice_id,
     s.order_id,
@@ -15,5 +24,5 @@ select
     to_base(s.amount, s.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.invoice_id as source_id
-from staging.files__invoices s
+from unioned s
 asof left join fx_rates fx on fx.currency = s.currency and s.invoice_date >= fx.rate_date

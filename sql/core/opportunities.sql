@@ -1,7 +1,18 @@
 -- opportunities: CRM opportunities in their current state, amounts also in the base currency (rate at close date).
 -- grain: one row per opportunity
 -- key: opportunity_id
--- sources: staging.files__opportunities, fx_rates
+-- sources: staging.files__opportunities, staging.salesforce__opportunity, staging.hubspot__deals, staging.dynamics__opportunities, fx_rates
+-- Every CRM's staging model has exactly the canonical columns; a company usually runs one
+-- CRM per business unit, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__opportunities
+    union all by name
+    select * from staging.salesforce__opportunity
+    union all by name
+    select * from staging.hubspot__deals
+    union all by name
+    select * from staging.dynamics__opportunities
+)
 select
     s.opportunity_id,
     s.account_id,
@@ -24,5 +35,5 @@ select
     to_base(s.amount, s.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.opportunity_id as source_id
-from staging.files__opportunities s
+from unioned s
 asof left join fx_rates fx on fx.currency = s.currency and s.close_date >= fx.rate_date

@@ -1,7 +1,14 @@
 -- opportunity_history: opportunity state over time: each row holds from valid_from until valid_to (null: still current).
 -- grain: one row per opportunity state
 -- key: history_id
--- sources: staging.files__opportunity_history, fx_rates, staging.files__opportunities
+-- sources: staging.files__opportunity_history, staging.salesforce__opportunity_history, opportunities, fx_rates
+-- Every CRM's staging model has exactly the canonical columns; a company usually runs one
+-- CRM per business unit, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__opportunity_history
+    union all by name
+    select * from staging.salesforce__opportunity_history
+)
 select
     s.history_id,
     s.opportunity_id,
@@ -16,6 +23,6 @@ select
     to_base(s.amount, o.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.history_id as source_id
-from staging.files__opportunity_history s
-left join staging.files__opportunities o using (opportunity_id)
+from unioned s
+left join opportunities o on o.opportunity_id = s.opportunity_id
 asof left join fx_rates fx on fx.currency = o.currency and cast(s.valid_from as date) >= fx.rate_date

@@ -1,7 +1,14 @@
 -- opportunity_lines: CRM opportunity line items, total also in the base currency (rate at the opportunity's close date).
 -- grain: one row per line item
 -- key: line_id
--- sources: staging.files__opportunity_lines, fx_rates, staging.files__opportunities
+-- sources: staging.files__opportunity_lines, staging.salesforce__opportunity_line_item, opportunities, fx_rates
+-- Every CRM's staging model has exactly the canonical columns; a company usually runs one
+-- CRM per business unit, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__opportunity_lines
+    union all by name
+    select * from staging.salesforce__opportunity_line_item
+)
 select
     s.line_id,
     s.opportunity_id,
@@ -15,6 +22,6 @@ select
     to_base(s.total_price, s.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.line_id as source_id
-from staging.files__opportunity_lines s
-left join staging.files__opportunities o using (opportunity_id)
+from unioned s
+left join opportunities o on o.opportunity_id = s.opportunity_id
 asof left join fx_rates fx on fx.currency = s.currency and coalesce(o.close_date, date '9999-12-31') >= fx.rate_date

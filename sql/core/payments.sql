@@ -1,7 +1,16 @@
 -- payments: incoming customer payments, amount also in the base currency (rate at payment date).
 -- grain: one row per payment
 -- key: payment_id
--- sources: staging.files__payments, fx_rates
+-- sources: staging.files__payments, staging.sap__payments, staging.netsuite__payments, fx_rates
+-- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
+-- legal entity, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__payments
+    union all by name
+    select * from staging.sap__payments
+    union all by name
+    select * from staging.netsuite__payments
+)
 select
     s.payment_id,
     s.invoice_id,
@@ -13,5 +22,5 @@ select
     to_base(s.amount, s.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.payment_id as source_id
-from staging.files__payments s
+from unioned s
 asof left join fx_rates fx on fx.currency = s.currency and s.payment_date >= fx.rate_date

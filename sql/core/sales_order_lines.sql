@@ -1,7 +1,16 @@
 -- sales_order_lines: ERP sales order items, net amount also in the base currency (rate at order date).
 -- grain: one row per order item
 -- key: line_id
--- sources: staging.files__sales_order_lines, fx_rates, staging.files__sales_orders
+-- sources: staging.files__sales_order_lines, staging.sap__sales_order_lines, staging.netsuite__sales_order_lines, sales_orders, fx_rates
+-- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
+-- legal entity, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__sales_order_lines
+    union all by name
+    select * from staging.sap__sales_order_lines
+    union all by name
+    select * from staging.netsuite__sales_order_lines
+)
 select
     s.line_id,
     s.order_id,
@@ -18,6 +27,6 @@ select
     to_base(s.net_amount, s.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.line_id as source_id
-from staging.files__sales_order_lines s
-left join staging.files__sales_orders o using (order_id)
+from unioned s
+left join sales_orders o on o.order_id = s.order_id
 asof left join fx_rates fx on fx.currency = s.currency and coalesce(o.order_date, date '9999-12-31') >= fx.rate_date

@@ -1,7 +1,16 @@
 -- sales_orders: ERP sales order headers, net value also in the base currency (rate at order date).
 -- grain: one row per sales order
 -- key: order_id
--- sources: staging.files__sales_orders, fx_rates
+-- sources: staging.files__sales_orders, staging.sap__sales_orders, staging.netsuite__sales_orders, fx_rates
+-- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
+-- legal entity, so their records are disjoint and a union is the whole picture.
+with unioned as (
+    select * from staging.files__sales_orders
+    union all by name
+    select * from staging.sap__sales_orders
+    union all by name
+    select * from staging.netsuite__sales_orders
+)
 select
     s.order_id,
     s.customer_id,
@@ -18,5 +27,5 @@ select
     to_base(s.amount, s.currency, fx.rate_to_base) as amount_base,
     s._source as source,
     s.order_id as source_id
-from staging.files__sales_orders s
+from unioned s
 asof left join fx_rates fx on fx.currency = s.currency and s.order_date >= fx.rate_date

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/revcast/revcast/fixtures"
+	"github.com/revcast/revcast/fixtures/sandbox"
+)
+
+func init() { commands = append(commands, newSandboxCmd) }
+
+func newSandboxCmd(m *Main) *cobra.Command {
+	var addr, scale, faults, split string
+	var seed int64
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Serve a synthetic company over the vendors' APIs on loopback until stopped",
+		Long: `Generate a synthetic company and serve it over local HTTP servers that speak each
+vendor's documented wire format — Salesforce REST on --addr's port, HubSpot CRM v3 on the
+next port, Dynamics 365 Web API on the one after — so every connector can be tried by hand:
+
+  revcast sandbox --addr 127.0.0.1:8700 &
+  revcast init --dir try --sandbox http://127.0.0.1:8700
+  export SF_CLIENT_SECRET=... HUBSPOT_ACCESS_TOKEN=... DYNAMICS_CLIENT_SECRET=...   (printed below)
+  cd try && revcast extract && revcast transform
+
+--faults injects seeded failures (e.g. 429:0.02,503:0.01,expire-token:every=500,
+slow:200ms:0.01,fail-page-once,dup-ts-at-page-boundary,mutate-during-extract).
+Each server's /__sandbox/ path (not part of any vendor API) has admin endpoints for tests:
+mutate records, read the request log.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := fixtures.ParseScale(scale)
+			if err != nil {
+				return &usageError{fmt.Errorf("--scale: %w", err)}
+			}
+			var sp sandbox.Split
+			switch split {
+			case "region":
+				sp = sandbox.SplitByRegion
+			case "salesforce", "hubspot", "dynamics":
+				sp = sandbox.WholeCompany(sandbox.CRM(split))
+			default:
+				return &usageError{fmt.Errorf("--split %q: want region, salesforce, hubspot or dynamics", split)}
+			}
+			company, err := fixtures.Generate(fixtures.Options{Seed: seed, Opportunities: n})
+			if err != nil {
+				return err
+			}
+			srv, err := sandbox.Start(company, addr, sandbox.ServerOptions{Faults: faults, Seed: uint64(seed), Split: sp})
+			if err != nil {
+				return &usageError{err}
+			}
+			defer srv.Close()
+			out := m.Stdout
+			fmt.Fprintf(out, "revcast sandbox: %d opportunities (seed %d), split %s", len(company.Opportunities), seed, split)
+			if faults != "" {
+				fmt.Fprintf(out, ", faults %s", faults)
+			}
+			fmt.Fprintln(out)
+			for _, v := range []string{"salesforce", "hubspot", "dynamics"} {
+				fmt.Fprintf(out, "  %-10s %s\n", v, srv.URLs[v])
+			}
+			fmt.Fprintf(out, "\nDemo credentials (not secrets; connectors read them from the environment):\n")
+			fmt.Fprintf(out, "  export SF_CLIENT_SECRET=%s\n", sandbox.SalesforceDemoClientSecret)
+			fmt.Fprintf(out, "  export HUBSPOT_ACCESS_TOKEN=%s\n", sandbox.HubSpotDemoToken)
+			fmt.Fprintf(out, "  export DYNAMICS_CLIENT_SECRET=%s\n", sandbox.DynamicsDemoClientSecret)
+			fmt.Fprintf(out, "\nA config for them: revcast init --dir DIR --sandbox %s\nStop with Ctrl-C.\n", srv.URLs["salesforce"])
+			<-cmd.Context().Done()
+			fmt.Fprintln(out, strings.TrimSpace("\nrevcast sandbox: stopped"))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8700", "host:port of the Salesforce server; HubSpot and Dynamics use the next two ports (port 0: any free ports)")
+	f.StringVar(&scale, "scale", "small", "small, medium, large or a number of opportunities")
+	f.Int64Var(&seed, "seed", 42, "generator and fault seed")
+	f.StringVar(&faults, "faults", "", "fault spec, e.g. 429:0.02,503:0.01,expire-token:every=5000")
+	f.StringVar(&split, "split", "region", "which CRM holds which accounts: region (NA Salesforce, EMEA Dynamics, APAC HubSpot) or one CRM name for the whole company")
+	return cmd
+}
