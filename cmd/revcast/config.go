@@ -3,18 +3,22 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 	"github.com/robfig/cron/v3"
 
 	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract"
+	"github.com/revcast/revcast/reports/writeback"
 )
 
 // Config is revcast.yaml. Unknown keys, wrong types and missing required fields are usage
@@ -33,6 +37,8 @@ type Config struct {
 	Path string `yaml:"-"`
 	// Configured holds the decoded sources in file order.
 	Configured []ConfiguredSource `yaml:"-"`
+
+	raw []byte // the file's text, to point messages at lines
 }
 
 // ConfiguredSource is one entry of `sources:` decoded into its connector.
@@ -73,11 +79,28 @@ type NarrativeConfig struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// WritebackConfig governs what revcast may write to the CRM.
+// WritebackConfig governs what revcast may write to the CRM (reports/writeback).
 type WritebackConfig struct {
-	Mode   string   `yaml:"mode"`   // read_only, review or auto
+	Mode   string   `yaml:"mode"`   // read_only, review or auto: every workflow's default
 	Target string   `yaml:"target"` // the source name of the CRM to write to
-	Allow  []string `yaml:"allow"`  // Object.Field entries revcast may write
+	Allow  []string `yaml:"allow"`  // Object.Field entries revcast may write to target
+	// AllowByTarget lists Object.Field entries per CRM source name (for a config that
+	// switches targets); the target's list adds to Allow.
+	AllowByTarget map[string][]string `yaml:"allow_by_target"`
+	// Workflows overrides Mode per workflow: forecasts, opportunities, tasks.
+	Workflows map[string]string `yaml:"workflows"`
+	// Thresholds send changes to approval in auto mode.
+	Thresholds WritebackThresholds `yaml:"thresholds"`
+	// MaxAttempts bounds the attempts per record within one run (default 3).
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// WritebackThresholds are the approval gate of auto mode: a change that crosses one waits
+// in approvals. Zero turns a check off.
+type WritebackThresholds struct {
+	Amount    float64  `yaml:"amount"`     // a currency field moves by more than this (base currency)
+	ChangePct float64  `yaml:"change_pct"` // a currency field moves by more than this % of its CRM value
+	Kinds     []string `yaml:"kinds"`      // change kinds that always wait (order_status, variance_task ...)
 }
 
 var sourceNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -125,6 +148,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	cfg.Path = abs
+	cfg.raw = data
 	cfg.setDefaults()
 	if cfg.DataDir == "" {
 		return nil, configError(path, nil, "data_dir is required (the folder for the lake and the warehouse)")
@@ -175,10 +199,8 @@ func (c *Config) validateSections(path string, sources map[string]bool) error {
 	if m := c.Forecast.FiscalYearStartMonth; m < 1 || m > 12 {
 		return configError(path, nil, "forecast.fiscal_year_start_month %d: want 1-12", m)
 	}
-	switch c.Writeback.Mode {
-	case "read_only", "review", "auto":
-	default:
-		return configError(path, nil, "writeback.mode %q: want read_only, review or auto", c.Writeback.Mode)
+	if err := c.validateWriteback(path); err != nil {
+		return err
 	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for i, j := range c.Schedule.Jobs {
@@ -266,4 +288,116 @@ func (c *Config) WarehousePath() string { return c.DataPath("warehouse.duckdb") 
 // loadConfig loads the --config file for a command.
 func (m *Main) loadConfig() (*Config, error) {
 	return LoadConfig(m.configPath)
+}
+
+// node returns the YAML node at a path like "$.writeback.allow[2]", for messages that
+// name a line; nil when the path is not in the file.
+func (c *Config) node(p string) ast.Node {
+	if c.raw == nil {
+		return nil
+	}
+	file, err := parser.ParseBytes(c.raw, 0)
+	if err != nil {
+		return nil
+	}
+	yp, err := yaml.PathString(p)
+	if err != nil {
+		return nil
+	}
+	n, err := yp.FilterFile(file)
+	if err != nil {
+		return nil
+	}
+	return n
+}
+
+var allowEntryRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$`)
+
+// validateWriteback checks the writeback section; messages name the key and its line.
+func (c *Config) validateWriteback(path string) error {
+	wb := &c.Writeback
+	validMode := func(m string) bool {
+		return m == writeback.ModeReadOnly || m == writeback.ModeReview || m == writeback.ModeAuto
+	}
+	if !validMode(wb.Mode) {
+		return configError(path, c.node("$.writeback.mode"), "writeback.mode %q: want read_only, review or auto", wb.Mode)
+	}
+	writes := wb.Mode != writeback.ModeReadOnly
+	for _, name := range slices.Sorted(maps.Keys(wb.Workflows)) {
+		mode := wb.Workflows[name]
+		n := c.node("$.writeback.workflows." + name)
+		if !slices.Contains(writeback.AllWorkflows, name) {
+			return configError(path, n, "writeback.workflows: unknown workflow %q: want %s", name, strings.Join(writeback.AllWorkflows, ", "))
+		}
+		if !validMode(mode) {
+			return configError(path, n, "writeback.workflows.%s %q: want read_only, review or auto", name, mode)
+		}
+		writes = writes || mode != writeback.ModeReadOnly
+	}
+	byName := map[string]ConfiguredSource{}
+	for _, cs := range c.Configured {
+		byName[cs.Name] = cs
+	}
+	if wb.Target != "" {
+		cs, ok := byName[wb.Target]
+		if !ok {
+			return configError(path, c.node("$.writeback.target"), "writeback.target %q is not in sources: name the CRM source to write to", wb.Target)
+		}
+		if writes && cs.Type != "salesforce" {
+			return configError(path, c.node("$.writeback.target"), "writeback.target %q is a %s source: write-back supports salesforce so far; set writeback.mode: read_only", wb.Target, cs.Type)
+		}
+	} else if writes {
+		return configError(path, c.node("$.writeback"), "writeback.target is required when a workflow is review or auto: name the CRM source to write to")
+	}
+	for i, a := range wb.Allow {
+		if !allowEntryRE.MatchString(a) {
+			return configError(path, c.node(fmt.Sprintf("$.writeback.allow[%d]", i)), "writeback.allow[%d] %q: want Object.Field, like Revenue_Forecast__c.Expected_Amount__c", i, a)
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(wb.AllowByTarget)) {
+		if _, ok := byName[t]; !ok {
+			return configError(path, c.node("$.writeback.allow_by_target."+t), "writeback.allow_by_target: %q is not in sources", t)
+		}
+		for i, a := range wb.AllowByTarget[t] {
+			if !allowEntryRE.MatchString(a) {
+				return configError(path, c.node(fmt.Sprintf("$.writeback.allow_by_target.%s[%d]", t, i)), "writeback.allow_by_target.%s[%d] %q: want Object.Field", t, i, a)
+			}
+		}
+	}
+	th := wb.Thresholds
+	if th.Amount < 0 {
+		return configError(path, c.node("$.writeback.thresholds.amount"), "writeback.thresholds.amount %v: want 0 (off) or a positive amount in %s", th.Amount, c.BaseCurrency)
+	}
+	if th.ChangePct < 0 {
+		return configError(path, c.node("$.writeback.thresholds.change_pct"), "writeback.thresholds.change_pct %v: want 0 (off) or a positive percentage", th.ChangePct)
+	}
+	for i, k := range th.Kinds {
+		if !slices.Contains(writeback.AllKinds, k) {
+			return configError(path, c.node(fmt.Sprintf("$.writeback.thresholds.kinds[%d]", i)), "writeback.thresholds.kinds[%d] %q: want one of %s", i, k, strings.Join(writeback.AllKinds, ", "))
+		}
+	}
+	if wb.MaxAttempts < 0 || wb.MaxAttempts > 10 {
+		return configError(path, c.node("$.writeback.max_attempts"), "writeback.max_attempts %d: want 1 to 10 (0 means 3)", wb.MaxAttempts)
+	}
+	return nil
+}
+
+// writebackPolicy is the governance of the configured target.
+func (c *Config) writebackPolicy() writeback.Policy {
+	wb := c.Writeback
+	p := writeback.Policy{Modes: map[string]string{}, ModeKeys: map[string]string{}, AllowKey: "writeback.allow",
+		Thresholds:  writeback.Thresholds{Amount: wb.Thresholds.Amount, ChangePct: wb.Thresholds.ChangePct, Kinds: wb.Thresholds.Kinds},
+		MaxAttempts: wb.MaxAttempts}
+	for _, wf := range writeback.AllWorkflows {
+		p.Modes[wf], p.ModeKeys[wf] = wb.Mode, "writeback.mode"
+		if m, ok := wb.Workflows[wf]; ok {
+			p.Modes[wf], p.ModeKeys[wf] = m, "writeback.workflows."+wf
+		}
+	}
+	p.Allow = append(p.Allow, wb.Allow...)
+	if extra, ok := wb.AllowByTarget[wb.Target]; ok {
+		p.Allow = append(p.Allow, extra...)
+		p.AllowKey = "writeback.allow (or writeback.allow_by_target." + wb.Target + ")"
+	}
+	return p
 }

@@ -1,0 +1,268 @@
+// Package audit is revcast's append-only audit log: one row for every write to a CRM,
+// every approval decision and every narrative, chained by SHA-256 so that an edited,
+// inserted, reordered or deleted row is detected by Verify (`revcast audit verify`).
+//
+// The table (warehouse, schema main) is
+//
+//	audit_log(seq, "at", actor, action, target, record_key, payload_sha256, response,
+//	          source_run, detail, prev_hash, hash)
+//
+// seq counts from 1 without gaps. payload_sha256 is the hex SHA-256 of what was sent (or
+// decided on, or written); response is what came back (the CRM's answer, the decision, the
+// narrative's source). source_run is the run that produced the payload (a forecast run id,
+// a write-back run id) and detail a JSON object with the rest of the why: object, record
+// ids, approval id, reason, prompt version. prev_hash is the previous row's hash (64
+// zeros for seq 1) and
+//
+//	hash = hex(SHA-256(canonical(row)))
+//
+// where canonical(row) is the JSON array
+//
+//	[seq, at, actor, action, target, record_key, payload_sha256, response, source_run, detail, prev_hash]
+//
+// with seq a JSON number and every other field a JSON string (at as RFC 3339 UTC with
+// microseconds, the precision the warehouse keeps). Any change to a field of a row changes
+// its hash; a recomputed hash breaks the next row's prev_hash; a deleted row leaves a gap
+// in seq and a broken prev_hash; a row inserted or moved breaks both. The newest hash (the
+// head) is also kept in meta.audit_head: deleting the newest rows is detected against it,
+// and a head noted outside the warehouse (Verify's Head option) protects against someone
+// who rewrites the whole tail and the head together.
+//
+// Nothing in DuckDB stops a user with write access from running UPDATE on the table;
+// the chain makes such an edit evident, it does not prevent it.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Actions recorded by revcast.
+const (
+	ActionWrite     = "write"     // a record written to (or refused by) a CRM
+	ActionQueue     = "queue"     // a write held for approval
+	ActionApprove   = "approve"   // an approval granted
+	ActionReject    = "reject"    // an approval refused (or superseded)
+	ActionNarrative = "narrative" // a narrative written into the report
+)
+
+// GenesisHash is the prev_hash of the first row.
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Schema creates the audit tables when they do not exist.
+const Schema = `
+create table if not exists audit_log (
+	seq bigint primary key,
+	"at" timestamptz not null,
+	actor varchar not null,
+	action varchar not null,
+	target varchar,
+	record_key varchar,
+	payload_sha256 varchar,
+	response varchar,
+	source_run varchar,
+	detail varchar,
+	prev_hash varchar not null,
+	hash varchar not null);
+create schema if not exists meta;
+create table if not exists meta.audit_head (id integer primary key, seq bigint, hash varchar, "at" timestamptz);
+`
+
+// Ensure creates the audit tables when they do not exist.
+func Ensure(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, Schema); err != nil {
+		return fmt.Errorf("audit: create tables: %w", err)
+	}
+	return nil
+}
+
+// Entry is what a caller records; Append fills in seq, at and the hashes.
+type Entry struct {
+	Actor     string // who: "revcast", or the person who decided an approval
+	Action    string // one of the Action constants
+	Target    string // the CRM (config source name), or "report" for narratives
+	RecordKey string // the record: "Object:key", or the narrative's section
+	// Payload is hashed into payload_sha256 (its bytes are not stored here); nil leaves
+	// payload_sha256 empty.
+	Payload   []byte
+	Response  string         // what came back
+	SourceRun string         // the run that produced the payload
+	Detail    map[string]any // the rest of the why, stored as a JSON object
+}
+
+// Row is one stored audit_log row.
+type Row struct {
+	Seq           int64
+	At            time.Time
+	Actor         string
+	Action        string
+	Target        string
+	RecordKey     string
+	PayloadSHA256 string
+	Response      string
+	SourceRun     string
+	Detail        string
+	PrevHash      string
+	Hash          string
+}
+
+// Canonical returns the canonical serialisation the row's hash is computed over (see the
+// package documentation).
+func (r Row) Canonical() []byte {
+	b, err := json.Marshal([]any{r.Seq, r.At.UTC().Format("2006-01-02T15:04:05.000000Z"), r.Actor, r.Action, r.Target,
+		r.RecordKey, r.PayloadSHA256, r.Response, r.SourceRun, r.Detail, r.PrevHash})
+	if err != nil {
+		panic(err) // strings and an integer always marshal
+	}
+	return b
+}
+
+// ComputeHash returns hex(SHA-256(Canonical())).
+func (r Row) ComputeHash() string {
+	sum := sha256.Sum256(r.Canonical())
+	return hex.EncodeToString(sum[:])
+}
+
+// SHA256 returns the hex SHA-256 of b, the form of payload_sha256.
+func SHA256(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Log appends to the audit log of a warehouse.
+type Log struct {
+	DB *sql.DB
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Append records entries in one transaction, chained after the newest row, and returns
+// the stored rows.
+func (l *Log) Append(ctx context.Context, entries ...Entry) ([]Row, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	tx, err := l.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("audit: begin: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := AppendTx(ctx, tx, l.now(), entries...)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("audit: commit: %w", err)
+	}
+	return rows, nil
+}
+
+func (l *Log) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// AppendTx records entries inside the caller's transaction (so a write and its audit rows
+// commit together), stamped at.
+func AppendTx(ctx context.Context, tx *sql.Tx, at time.Time, entries ...Entry) ([]Row, error) {
+	var seq int64
+	prev := GenesisHash
+	err := tx.QueryRowContext(ctx, `select seq, hash from audit_log order by seq desc limit 1`).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("audit: read the newest row: %w", err)
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	out := make([]Row, 0, len(entries))
+	for _, e := range entries {
+		detail := ""
+		if len(e.Detail) > 0 {
+			b, err := json.Marshal(e.Detail)
+			if err != nil {
+				return nil, fmt.Errorf("audit: detail of %s %s: %w", e.Action, e.RecordKey, err)
+			}
+			detail = string(b)
+		}
+		payload := ""
+		if e.Payload != nil {
+			payload = SHA256(e.Payload)
+		}
+		seq++
+		r := Row{Seq: seq, At: at, Actor: e.Actor, Action: e.Action, Target: e.Target, RecordKey: e.RecordKey,
+			PayloadSHA256: payload, Response: e.Response, SourceRun: e.SourceRun, Detail: detail, PrevHash: prev}
+		r.Hash = r.ComputeHash()
+		prev = r.Hash
+		out = append(out, r)
+	}
+	// Many rows per statement: a write-back batch appends hundreds.
+	const perStmt = 100
+	for start := 0; start < len(out); start += perStmt {
+		chunk := out[start:min(start+perStmt, len(out))]
+		q := strings.Builder{}
+		q.WriteString(`insert into audit_log (seq, "at", actor, action, target, record_key, payload_sha256, response, source_run, detail, prev_hash, hash) values `)
+		args := make([]any, 0, 12*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.Seq, r.At, r.Actor, r.Action, r.Target, r.RecordKey, r.PayloadSHA256, r.Response, r.SourceRun,
+				r.Detail, r.PrevHash, r.Hash)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return nil, fmt.Errorf("audit: append seq %d-%d: %w", chunk[0].Seq, chunk[len(chunk)-1].Seq, err)
+		}
+	}
+	last := out[len(out)-1]
+	if _, err := tx.ExecContext(ctx, `insert or replace into meta.audit_head (id, seq, hash, "at") values (1, ?, ?, ?)`,
+		last.Seq, last.Hash, last.At); err != nil {
+		return nil, fmt.Errorf("audit: update the head: %w", err)
+	}
+	return out, nil
+}
+
+// Narrative is one narrative revcast put into a report.
+type Narrative struct {
+	RunID         string // the forecast run the report describes
+	Section       string // the report section
+	Text          string // the narrative as published
+	Source        string // "llm" or "template"
+	Model         string // the LLM model, when Source is llm
+	PromptVersion string
+	// Facts are the numbers the narrative was checked against (hashed into the detail).
+	Facts []byte
+	// RecordIDs are the warehouse records the narrative speaks about, if any.
+	RecordIDs []string
+}
+
+// RecordNarrative appends one narrative row: payload_sha256 is the hash of the text,
+// response says how it was written (source and model), detail carries the prompt version,
+// the facts' hash and the record ids. The report calls it for every narrative it
+// publishes.
+func (l *Log) RecordNarrative(ctx context.Context, n Narrative) (Row, error) {
+	detail := map[string]any{"prompt_version": n.PromptVersion}
+	if n.Facts != nil {
+		detail["facts_sha256"] = SHA256(n.Facts)
+	}
+	if len(n.RecordIDs) > 0 {
+		detail["record_ids"] = n.RecordIDs
+	}
+	resp := n.Source
+	if n.Model != "" {
+		resp += " " + n.Model
+	}
+	rows, err := l.Append(ctx, Entry{Actor: "revcast", Action: ActionNarrative, Target: "report", RecordKey: n.Section,
+		Payload: []byte(n.Text), Response: resp, SourceRun: n.RunID, Detail: detail})
+	if err != nil {
+		return Row{}, err
+	}
+	return rows[0], nil
+}

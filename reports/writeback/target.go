@@ -1,0 +1,44 @@
+package writeback
+
+import "context"
+
+// MaxBatch is the most records one write request carries (Salesforce sObject Collections'
+// limit; the other CRMs' batch APIs take at most as many).
+const MaxBatch = 200
+
+// Target is a CRM that write-back writes to. Salesforce, HubSpot and Dynamics each map
+// revcast's results to their own objects and fields, and read and write them over their
+// own API; the Writer does the rest (allow-list, diff, approvals, retries, logs).
+type Target interface {
+	// Name is the CRM's source name in the config (writeback.target).
+	Name() string
+	// Plan maps the inputs of one workflow to records of this CRM, and notes what it
+	// left out and why.
+	Plan(workflow string, in *Inputs) (changes []Change, notes []string)
+	// Current reads what the CRM holds now for the records of object addressed by
+	// keyField with the given keys: key → record, absent when there is none. It only
+	// reads.
+	Current(ctx context.Context, object, keyField string, keys, fields []string) (map[string]Current, error)
+	// Write creates or updates records of object (at most MaxBatch): each record is
+	// field → value and carries keyField. Results come back in record order; the error
+	// is for a request that failed as a whole.
+	Write(ctx context.Context, object, keyField string, records []map[string]any) ([]Result, error)
+}
+
+// Current is a record as the CRM holds it.
+type Current struct {
+	ID     string
+	Fields map[string]any
+}
+
+// Result is the outcome of writing one record.
+type Result struct {
+	OK      bool
+	ID      string
+	Created bool
+	Code    string // the CRM's error code, like UNABLE_TO_LOCK_ROW
+	Message string
+	// Transient errors (a locked row, a timeout) are retried within the run; the others
+	// are recorded and planned again by the next run.
+	Transient bool
+}

@@ -1,0 +1,897 @@
+package writeback
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/extract/salesforce"
+	"github.com/revcast/revcast/reports/audit"
+)
+
+// Thresholds decide which changes wait for approval in auto mode.
+type Thresholds struct {
+	// Amount: a change that moves a currency field by more than this (base currency; the
+	// full value for a new record) waits. 0 turns the check off.
+	Amount float64
+	// ChangePct: a change that moves a currency field by more than this percentage of
+	// its current (non-zero) value waits. 0 turns the check off.
+	ChangePct float64
+	// Kinds are change kinds (AllKinds) that always wait.
+	Kinds []string
+}
+
+// Policy is the governance of a target, from the config's writeback section.
+type Policy struct {
+	// Modes gives each workflow's mode; a workflow not listed is read_only.
+	Modes map[string]string
+	// ModeKeys names the config key each workflow's mode came from, for messages
+	// (default "writeback.mode").
+	ModeKeys map[string]string
+	// Allow lists the Object.Field entries that may be written (case-insensitive).
+	Allow []string
+	// AllowKey names the config key of Allow, for messages (default "writeback.allow").
+	AllowKey   string
+	Thresholds Thresholds
+	// MaxAttempts bounds the attempts per record within a run (default 3).
+	MaxAttempts int
+}
+
+func (p *Policy) mode(wf string) string {
+	if m, ok := p.Modes[wf]; ok && m != "" {
+		return m
+	}
+	return ModeReadOnly
+}
+
+func (p *Policy) modeKey(wf string) string {
+	if k := p.ModeKeys[wf]; k != "" {
+		return k
+	}
+	return "writeback.mode"
+}
+
+// CheckAllowed returns an EINVALID error naming every Object.Field of changes that is not
+// allow-listed, and the config key to add it to; nil when all are.
+func (p *Policy) CheckAllowed(target string, changes []Change) error {
+	allowed := map[string]bool{}
+	for _, a := range p.Allow {
+		allowed[strings.ToLower(a)] = true
+	}
+	bad := map[string]string{} // Object.Field → workflow
+	for _, c := range changes {
+		for f := range c.Fields {
+			name := c.Object + "." + f
+			if !allowed[strings.ToLower(name)] {
+				bad[name] = c.Workflow
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(bad))
+	key := p.AllowKey
+	if key == "" {
+		key = "writeback.allow"
+	}
+	var wfs []string
+	for _, n := range names {
+		if wf := bad[n]; !slices.Contains(wfs, wf) {
+			wfs = append(wfs, wf)
+		}
+	}
+	slices.Sort(wfs)
+	hint := make([]string, len(wfs))
+	for i, wf := range wfs {
+		hint[i] = "writeback.workflows." + wf + ": read_only"
+	}
+	return revcast.Errorf(revcast.EINVALID, "writeback to %s refused before any request: %s not allow-listed: add to %s, or set %s",
+		target, strings.Join(names, ", "), key, strings.Join(hint, " / "))
+}
+
+// Writer runs write-back for one target.
+type Writer struct {
+	// DB is the warehouse: read-only is enough with DryRun.
+	DB     *sql.DB
+	Target Target
+	Policy Policy
+	// DryRun reads the CRM and reports the diff and the decisions; it writes nothing,
+	// to the CRM or to the warehouse.
+	DryRun bool
+	// RunID identifies this write-back run in writeback_log and audit_log.
+	RunID string
+	// Actor is who writes (audit_log.actor); default "revcast".
+	Actor string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// RetryWait is the pause before the second attempt, doubled for each later one;
+	// default 1s.
+	RetryWait time.Duration
+	Logger    *slog.Logger
+}
+
+// WorkflowReport counts what a run did in one workflow.
+type WorkflowReport struct {
+	Name, Mode                   string
+	Planned                      int // records revcast wants the CRM to hold
+	Unchanged                    int // the CRM already holds them
+	Created, Updated             int // written
+	Queued                       int // newly waiting for approval
+	Waiting                      int // already waiting (or rejected with the same values)
+	Failed                       int // not written after MaxAttempts (planned again next run)
+	Retried                      int // record attempts that failed and were retried
+	Missing                      int // updates of records the CRM does not have (not sent)
+	ApprovedWritten              int // of Created+Updated, from approvals
+	Notes                        []string
+	byKind                       map[string]int
+	firstFailure, firstFailedKey string
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	RunID, Target string
+	DryRun        bool
+	Workflows     []*WorkflowReport
+	// Planned holds every change with its diff and decision, in plan order (approved
+	// changes first).
+	Planned []*Planned
+	Notes   []string
+	// Pending is the number of approvals waiting after the run.
+	Pending int
+}
+
+// Workflow returns the report of workflow name.
+func (r *Report) Workflow(name string) *WorkflowReport {
+	for _, w := range r.Workflows {
+		if w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// Failed returns the records not written.
+func (r *Report) Failed() int {
+	n := 0
+	for _, w := range r.Workflows {
+		n += w.Failed
+	}
+	return n
+}
+
+// Written returns the records created or updated.
+func (r *Report) Written() int {
+	n := 0
+	for _, w := range r.Workflows {
+		n += w.Created + w.Updated
+	}
+	return n
+}
+
+// ErrRecordsFailed is matched by errors.Is when a run left records unwritten.
+var ErrRecordsFailed = errors.New("writeback: records failed")
+
+func (w *Writer) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Writer) actor() string {
+	if w.Actor != "" {
+		return w.Actor
+	}
+	return "revcast"
+}
+
+func (w *Writer) log() *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run plans, checks, diffs, gates and (unless DryRun) writes; see the package
+// documentation. The report is returned with the error when records failed.
+func (w *Writer) Run(ctx context.Context) (*Report, error) {
+	if w.Target == nil || w.DB == nil {
+		return nil, errors.New("writeback: Writer needs a DB and a Target")
+	}
+	if w.RunID == "" {
+		w.RunID = string(revcast.NewRunID(w.now()))
+	}
+	name := w.Target.Name()
+	rep := &Report{RunID: w.RunID, Target: name, DryRun: w.DryRun}
+	if !w.DryRun {
+		if err := EnsureTables(ctx, w.DB); err != nil {
+			return nil, err
+		}
+	}
+	in, err := LoadInputs(ctx, w.DB, name)
+	if err != nil {
+		return nil, err
+	}
+	rep.Notes = append(rep.Notes, in.Notes...)
+	wfs := map[string]*WorkflowReport{}
+	var fresh []Change
+	for _, wf := range AllWorkflows {
+		wr := &WorkflowReport{Name: wf, Mode: w.Policy.mode(wf), byKind: map[string]int{}}
+		rep.Workflows = append(rep.Workflows, wr)
+		wfs[wf] = wr
+		if wr.Mode == ModeReadOnly {
+			continue
+		}
+		ch, notes := w.Target.Plan(wf, in)
+		wr.Notes = append(wr.Notes, notes...)
+		fresh = append(fresh, ch...)
+	}
+	st, err := loadApprovalState(ctx, w.DB, name)
+	if err != nil {
+		return nil, err
+	}
+	var approved []*Approval
+	for _, a := range st.approved {
+		if wr := wfs[a.Change.Workflow]; wr == nil || wr.Mode == ModeReadOnly {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("approval %d (%s) is approved but workflow %s is read_only: not written", a.ID, a.Change.RecordKey(), a.Change.Workflow))
+			continue
+		}
+		approved = append(approved, a)
+	}
+
+	// Least privilege, before any request.
+	all := make([]Change, 0, len(approved)+len(fresh))
+	for _, a := range approved {
+		all = append(all, a.Change)
+	}
+	all = append(all, fresh...)
+	if err := w.Policy.CheckAllowed(name, all); err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
+		rep.Pending = len(st.pendingAll)
+		return rep, nil
+	}
+
+	cur, err := w.current(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: %s: %w", name, err)
+	}
+
+	// Approved changes first: the approved values, against the CRM as it is.
+	approvedContent := map[string]string{}
+	for _, a := range approved {
+		p := diffChange(a.Change, cur[a.Change.RecordKey()])
+		p.ApprovalID, p.Approved = a.ID, true
+		approvedContent[a.Change.RecordKey()] = a.Change.ContentHash()
+		wr := wfs[a.Change.Workflow]
+		wr.Planned++
+		if len(p.Diffs) == 0 {
+			p.Decision, p.Why = DecisionUnchanged, fmt.Sprintf("approval %d: the CRM already holds these values", a.ID)
+		} else {
+			p.Decision, p.Why = DecisionWrite, fmt.Sprintf("approved as approval %d by %s", a.ID, a.DecidedBy)
+			// Fresh changes of the same record compare with the approved values.
+			next := &Current{Fields: map[string]any{}}
+			if c := cur[a.Change.RecordKey()]; c != nil {
+				next.ID = c.ID
+				maps.Copy(next.Fields, c.Fields)
+			}
+			maps.Copy(next.Fields, a.Change.Fields)
+			cur[a.Change.RecordKey()] = next
+		}
+		rep.Planned = append(rep.Planned, p)
+	}
+
+	var supersede []supersession
+	for _, c := range fresh {
+		rk := c.RecordKey()
+		hash := c.ContentHash()
+		if approvedContent[rk] == hash {
+			continue // the approved change is this one
+		}
+		wr := wfs[c.Workflow]
+		wr.Planned++
+		p := diffChange(c, cur[rk])
+		for _, old := range st.pending[rk] {
+			if old.ContentSHA != hash {
+				supersede = append(supersede, supersession{old: old, by: p})
+			}
+		}
+		if len(p.Diffs) == 0 {
+			p.Decision = DecisionUnchanged
+			rep.Planned = append(rep.Planned, p)
+			continue
+		}
+		if !p.Exists && strings.EqualFold(c.KeyField, "Id") {
+			// An update by id of a record the CRM does not have (deleted, merged, or not
+			// visible to the integration user) cannot succeed: say so, do not send it.
+			p.Decision = DecisionSkip
+			p.Why = fmt.Sprintf("%s %s does not exist in %s (deleted, merged or not visible to the integration user)", c.Object, c.Key, name)
+			wr.Missing++
+			rep.Planned = append(rep.Planned, p)
+			continue
+		}
+		queue, why := w.gate(p, wr.Mode)
+		switch {
+		case !queue:
+			p.Decision = DecisionWrite
+		case st.pendingSame(rk, hash) != nil:
+			a := st.pendingSame(rk, hash)
+			p.Decision, p.ApprovalID = DecisionSkip, a.ID
+			p.Why = fmt.Sprintf("already waiting as approval %d (%s)", a.ID, why)
+		case st.rejected[hash] != nil:
+			a := st.rejected[hash]
+			p.Decision, p.ApprovalID = DecisionSkip, a.ID
+			p.Why = fmt.Sprintf("rejected as approval %d by %s; the same values are not queued again", a.ID, a.DecidedBy)
+		default:
+			p.Decision, p.Why = DecisionQueue, why
+		}
+		rep.Planned = append(rep.Planned, p)
+	}
+	for _, p := range rep.Planned {
+		wr := wfs[p.Workflow]
+		switch p.Decision {
+		case DecisionUnchanged:
+			wr.Unchanged++
+		case DecisionSkip:
+			if p.ApprovalID > 0 {
+				wr.Waiting++
+			}
+		case DecisionQueue:
+			wr.Queued++
+		}
+	}
+	if w.DryRun {
+		rep.Pending = len(st.pendingAll)
+		for _, p := range rep.Planned {
+			if p.Decision == DecisionQueue {
+				rep.Pending++
+			}
+		}
+		return rep, nil
+	}
+
+	if err := w.queue(ctx, rep, supersede); err != nil {
+		return rep, err
+	}
+	if err := w.markApplied(ctx, rep, DecisionUnchanged); err != nil {
+		return rep, err
+	}
+	var batch1, batch2 []*Planned
+	for _, p := range rep.Planned {
+		if p.Decision == DecisionWrite {
+			if p.Approved {
+				batch1 = append(batch1, p)
+			} else {
+				batch2 = append(batch2, p)
+			}
+		}
+	}
+	for _, b := range [][]*Planned{batch1, batch2} {
+		if err := w.write(ctx, rep, wfs, b); err != nil {
+			return rep, err
+		}
+	}
+	pending, err := ListApprovals(ctx, w.DB, StatusPending)
+	if err != nil {
+		return rep, err
+	}
+	rep.Pending = len(pending)
+	if n := rep.Failed(); n > 0 {
+		var first string
+		for _, wr := range rep.Workflows {
+			if wr.firstFailure != "" {
+				first = fmt.Sprintf("first: %s: %s", wr.firstFailedKey, wr.firstFailure)
+				break
+			}
+		}
+		return rep, fmt.Errorf("%w: %d records of %s were not written (%s; transient errors are tried %d times per run); see writeback_log for run %s — the next run tries them again",
+			ErrRecordsFailed, n, name, first, w.maxAttempts(), w.RunID)
+	}
+	return rep, nil
+}
+
+func (w *Writer) maxAttempts() int {
+	if w.Policy.MaxAttempts > 0 {
+		return w.Policy.MaxAttempts
+	}
+	return 3
+}
+
+// current reads the CRM's records for all changes, grouped by object and key field.
+func (w *Writer) current(ctx context.Context, all []Change) (map[string]*Current, error) {
+	type group struct {
+		object, keyField string
+		keys             []string
+		seen             map[string]bool
+		fields           map[string]bool
+	}
+	var order []*group
+	groups := map[string]*group{}
+	for _, c := range all {
+		gk := c.Object + "\x00" + c.KeyField
+		g := groups[gk]
+		if g == nil {
+			g = &group{object: c.Object, keyField: c.KeyField, seen: map[string]bool{}, fields: map[string]bool{}}
+			groups[gk] = g
+			order = append(order, g)
+		}
+		if !g.seen[c.Key] {
+			g.seen[c.Key] = true
+			g.keys = append(g.keys, c.Key)
+		}
+		for f := range c.Fields {
+			if !strings.EqualFold(f, c.KeyField) {
+				g.fields[f] = true
+			}
+		}
+	}
+	out := map[string]*Current{}
+	for _, g := range order {
+		fields := slices.Sorted(maps.Keys(g.fields))
+		got, err := w.Target.Current(ctx, g.object, g.keyField, g.keys, fields)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range got {
+			out[g.object+":"+k] = &c
+		}
+	}
+	return out, nil
+}
+
+// diffChange compares c with the CRM's record (nil when there is none).
+func diffChange(c Change, cur *Current) *Planned {
+	p := &Planned{Change: c}
+	if cur != nil {
+		p.Exists, p.RecordID = true, cur.ID
+	}
+	if p.Exists && c.CreateOnly {
+		return p
+	}
+	content := false
+	for _, f := range c.fieldNames() {
+		if strings.EqualFold(f, c.KeyField) && p.Exists {
+			continue
+		}
+		var old any
+		if cur != nil {
+			old = cur.Fields[f]
+		}
+		if sameValue(c.Types[f], old, c.Fields[f]) {
+			continue
+		}
+		p.Diffs = append(p.Diffs, FieldDiff{Field: f, Old: old, New: c.Fields[f]})
+		if !slices.Contains(c.Provenance, f) {
+			content = true
+		}
+	}
+	if p.Exists && !content {
+		p.Diffs = nil // only provenance moved: nothing worth a write
+	}
+	return p
+}
+
+// sameValue compares a CRM value with a wanted one of the given field type.
+func sameValue(typ string, old, new any) bool {
+	if isEmpty(old) || isEmpty(new) {
+		return isEmpty(old) && isEmpty(new)
+	}
+	switch typ {
+	case TypeCurrency, TypePercent, TypeNumber:
+		a, ok1 := toFloat(old)
+		b, ok2 := toFloat(new)
+		return ok1 && ok2 && math.Abs(a-b) <= 0.005
+	case TypeDate:
+		return dateOnly(fmt.Sprint(old)) == dateOnly(fmt.Sprint(new))
+	case TypeDateTime:
+		a, ok1 := parseInstant(fmt.Sprint(old))
+		b, ok2 := parseInstant(fmt.Sprint(new))
+		return ok1 && ok2 && a.Truncate(time.Second).Equal(b.Truncate(time.Second))
+	case TypeRef:
+		a, b := fmt.Sprint(old), fmt.Sprint(new)
+		return a == b || (len(a) >= 15 && len(b) >= 15 && a[:15] == b[:15])
+	}
+	return strings.TrimRight(fmt.Sprint(old), " \n") == strings.TrimRight(fmt.Sprint(new), " \n")
+}
+
+func isEmpty(v any) bool {
+	if v == nil {
+		return true
+	}
+	s, ok := v.(string)
+	return ok && s == ""
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case string:
+		var f float64
+		_, err := fmt.Sscan(x, &f)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func parseInstant(s string) (time.Time, bool) {
+	for _, layout := range []string{"2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-0700", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// gate decides whether a change with diffs waits for approval, and says why (naming the
+// config key).
+func (w *Writer) gate(p *Planned, mode string) (bool, string) {
+	if mode == ModeReview {
+		return true, fmt.Sprintf("workflow %s is in review mode (%s)", p.Workflow, w.Policy.modeKey(p.Workflow))
+	}
+	t := w.Policy.Thresholds
+	for _, d := range p.Diffs {
+		if slices.Contains(p.Provenance, d.Field) {
+			continue
+		}
+		if k := p.kindOf(d.Field); slices.Contains(t.Kinds, k) {
+			return true, fmt.Sprintf("%s is a %s change, listed in writeback.thresholds.kinds", d.Field, k)
+		}
+		if p.Types[d.Field] != TypeCurrency {
+			continue
+		}
+		nv, ok := toFloat(d.New)
+		if !ok {
+			nv = 0
+		}
+		ov, hasOld := toFloat(d.Old)
+		delta := math.Abs(nv - ov)
+		if t.Amount > 0 && delta > t.Amount {
+			return true, fmt.Sprintf("%s moves by %.2f, over writeback.thresholds.amount %.2f", d.Field, delta, t.Amount)
+		}
+		if t.ChangePct > 0 && hasOld && ov != 0 {
+			if pct := delta / math.Abs(ov) * 100; pct > t.ChangePct {
+				return true, fmt.Sprintf("%s moves by %.1f%% (%.2f → %.2f), over writeback.thresholds.change_pct %g", d.Field, pct, ov, nv, t.ChangePct)
+			}
+		}
+	}
+	return false, ""
+}
+
+// approvalState is what the approvals table says about a target.
+type approvalState struct {
+	pending    map[string][]*Approval // record key → pending approvals
+	pendingAll []*Approval
+	rejected   map[string]*Approval // content hash → a rejection
+	approved   []*Approval          // approved, not yet written
+}
+
+func (s *approvalState) pendingSame(rk, hash string) *Approval {
+	for _, a := range s.pending[rk] {
+		if a.ContentSHA == hash {
+			return a
+		}
+	}
+	return nil
+}
+
+func loadApprovalState(ctx context.Context, db *sql.DB, target string) (*approvalState, error) {
+	st := &approvalState{pending: map[string][]*Approval{}, rejected: map[string]*Approval{}}
+	list, err := ListApprovals(ctx, db, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		a := &list[i]
+		if a.Target != target {
+			continue
+		}
+		switch a.Status {
+		case StatusPending:
+			rk := a.Change.RecordKey()
+			st.pending[rk] = append(st.pending[rk], a)
+			st.pendingAll = append(st.pendingAll, a)
+		case StatusRejected:
+			if a.DecidedBy != "revcast" { // superseded ones were not a person's no
+				st.rejected[a.ContentSHA] = a
+			}
+		case StatusApproved:
+			if !a.AppliedAt.Valid {
+				st.approved = append(st.approved, a)
+			}
+		}
+	}
+	return st, nil
+}
+
+// supersession is a pending approval that a newer change of the same record replaces.
+type supersession struct {
+	old *Approval
+	by  *Planned
+}
+
+// queue stores the run's queued changes as pending approvals and rejects the pending
+// approvals they supersede, with their log and audit rows, in one transaction.
+func (w *Writer) queue(ctx context.Context, rep *Report, supersede []supersession) error {
+	var queued []*Planned
+	for _, p := range rep.Planned {
+		if p.Decision == DecisionQueue {
+			queued = append(queued, p)
+		}
+	}
+	if len(queued) == 0 && len(supersede) == 0 {
+		return nil
+	}
+	now := w.now().UTC().Truncate(time.Microsecond)
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("writeback: queue approvals: %w", err)
+	}
+	defer tx.Rollback()
+	var next int64
+	if err := tx.QueryRowContext(ctx, `select coalesce(max(approval_id), 0) + 1 from approvals`).Scan(&next); err != nil {
+		return fmt.Errorf("writeback: queue approvals: %w", err)
+	}
+	var entries []audit.Entry
+	done := map[int64]bool{}
+	for _, s := range supersede {
+		if done[s.old.ID] {
+			continue
+		}
+		done[s.old.ID] = true
+		note := fmt.Sprintf("superseded by newer values in write-back run %s", w.RunID)
+		if _, err := tx.ExecContext(ctx, `update approvals set status = 'rejected', decided_at = ?, decided_by = 'revcast',
+			decision_note = ? where approval_id = ? and status = 'pending'`, now, note, s.old.ID); err != nil {
+			return fmt.Errorf("writeback: supersede approval %d: %w", s.old.ID, err)
+		}
+		entries = append(entries, audit.Entry{Actor: w.actor(), Action: audit.ActionReject, Target: rep.Target,
+			RecordKey: s.old.Change.RecordKey(), Payload: []byte(s.old.Payload), Response: "rejected: " + note,
+			SourceRun: s.old.Change.SourceRun, Detail: map[string]any{"approval_id": s.old.ID, "run_id": w.RunID}})
+	}
+	var logRows []LogRow
+	var vals []string
+	var args []any
+	flush := func() error {
+		if len(vals) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `insert into approvals (approval_id, status, target, object, key, payload, reason, created_at,
+			content_sha256, run_id) values `+strings.Join(vals, ", "), args...)
+		vals, args = vals[:0], args[:0]
+		if err != nil {
+			return fmt.Errorf("writeback: queue approvals: %w", err)
+		}
+		return nil
+	}
+	for _, p := range queued {
+		payload, err := json.Marshal(p.Change)
+		if err != nil {
+			return fmt.Errorf("writeback: queue %s: %w", p.RecordKey(), err)
+		}
+		p.ApprovalID = next
+		next++
+		reason := p.Reason + " — waits because " + p.Why
+		vals = append(vals, "(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, p.ApprovalID, rep.Target, p.Object, p.Key, string(payload), reason, now, p.ContentHash(), w.RunID)
+		if len(vals) == 100 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		logRows = append(logRows, LogRow{RunID: w.RunID, Target: rep.Target, Object: p.Object, Key: p.Key, RecordID: p.RecordID,
+			Action: p.Action(), Status: "queued", Error: p.Why, Attempt: 0, At: now, PayloadSHA256: audit.SHA256(p.Payload()),
+			ApprovalID: p.ApprovalID})
+		entries = append(entries, audit.Entry{Actor: w.actor(), Action: audit.ActionQueue, Target: rep.Target, RecordKey: p.RecordKey(),
+			Payload: p.Payload(), Response: fmt.Sprintf("pending approval %d: %s", p.ApprovalID, p.Why), SourceRun: p.SourceRun,
+			Detail: w.detail(p, 0)})
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := insertLog(ctx, tx, logRows...); err != nil {
+		return err
+	}
+	if _, err := audit.AppendTx(ctx, tx, now, entries...); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("writeback: queue approvals: %w", err)
+	}
+	return nil
+}
+
+// markApplied records that approved changes with the given decision are done.
+func (w *Writer) markApplied(ctx context.Context, rep *Report, decision string) error {
+	for _, p := range rep.Planned {
+		if !p.Approved || p.Decision != decision {
+			continue
+		}
+		if _, err := w.DB.ExecContext(ctx, `update approvals set applied_at = ?, applied_run = ? where approval_id = ?`,
+			w.now().UTC(), w.RunID, p.ApprovalID); err != nil {
+			return fmt.Errorf("writeback: mark approval %d applied: %w", p.ApprovalID, err)
+		}
+	}
+	return nil
+}
+
+func (w *Writer) detail(p *Planned, attempt int) map[string]any {
+	d := map[string]any{"run_id": w.RunID, "object": p.Object, "key": p.Key, "action": p.Action(), "workflow": p.Workflow,
+		"kind": p.Kind, "reason": p.Reason}
+	if attempt > 0 {
+		d["attempt"] = attempt
+	}
+	if p.ApprovalID > 0 {
+		d["approval_id"] = p.ApprovalID
+	}
+	if p.RecordID != "" {
+		d["record_id"] = p.RecordID
+	}
+	if len(p.SourceIDs) > 0 {
+		d["source_ids"] = p.SourceIDs
+	}
+	return d
+}
+
+// write sends items in batches of MaxBatch per object, retrying transient record errors
+// up to MaxAttempts; each batch's outcome is logged and audited in one transaction.
+func (w *Writer) write(ctx context.Context, rep *Report, wfs map[string]*WorkflowReport, items []*Planned) error {
+	max := w.maxAttempts()
+	wait := w.RetryWait
+	if wait == 0 {
+		wait = time.Second
+	}
+	for attempt := 1; len(items) > 0; attempt++ {
+		if attempt > 1 {
+			w.log().Info("retrying records", "target", rep.Target, "records", len(items), "attempt", attempt)
+			if wait > 0 {
+				t := time.NewTimer(wait << (attempt - 2))
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
+		}
+		var retry []*Planned
+		for _, chunk := range batches(items) {
+			again, err := w.writeBatch(ctx, rep, wfs, chunk, attempt, attempt < max)
+			if err != nil {
+				return err
+			}
+			retry = append(retry, again...)
+		}
+		items = retry
+	}
+	return nil
+}
+
+// batches groups items by object and key field (in order of first appearance) and cuts
+// each group into MaxBatch records.
+func batches(items []*Planned) [][]*Planned {
+	var order []string
+	groups := map[string][]*Planned{}
+	for _, p := range items {
+		k := p.Object + "\x00" + p.KeyField
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], p)
+	}
+	var out [][]*Planned
+	for _, k := range order {
+		g := groups[k]
+		for len(g) > 0 {
+			n := min(len(g), MaxBatch)
+			out = append(out, g[:n])
+			g = g[n:]
+		}
+	}
+	return out
+}
+
+// writeBatch writes one batch and returns the records to retry.
+func (w *Writer) writeBatch(ctx context.Context, rep *Report, wfs map[string]*WorkflowReport, chunk []*Planned, attempt int, canRetry bool) ([]*Planned, error) {
+	recs := make([]map[string]any, len(chunk))
+	for i, p := range chunk {
+		r := maps.Clone(p.Fields)
+		r[p.KeyField] = p.Key
+		recs[i] = r
+	}
+	results, werr := w.Target.Write(ctx, chunk[0].Object, chunk[0].KeyField, recs)
+	fatal := werr != nil && (errors.Is(werr, salesforce.ErrQuota) || ctx.Err() != nil)
+	if werr != nil {
+		w.log().Warn("write request failed", "target", rep.Target, "object", chunk[0].Object, "records", len(chunk), "attempt", attempt, "err", werr)
+		results = make([]Result, len(chunk))
+		for i := range results {
+			results[i] = Result{Code: "REQUEST_FAILED", Message: werr.Error(), Transient: !fatal}
+		}
+	}
+	now := w.now().UTC().Truncate(time.Microsecond)
+	// The CRM has answered: log it even if the run is being cancelled.
+	lctx := context.WithoutCancel(ctx)
+	tx, err := w.DB.BeginTx(lctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: log batch: %w", err)
+	}
+	defer tx.Rollback()
+	var retry []*Planned
+	var entries []audit.Entry
+	var logRows []LogRow
+	for i, p := range chunk {
+		r := results[i]
+		wr := wfs[p.Workflow]
+		status, errText, response := "ok", "", ""
+		switch {
+		case r.OK:
+			if r.ID != "" {
+				p.RecordID = r.ID
+			}
+			created := r.Created || (!p.Exists && p.KeyField != "Id")
+			if created {
+				wr.Created++
+				response = "ok: created " + p.RecordID
+			} else {
+				wr.Updated++
+				response = "ok: updated " + p.RecordID
+			}
+			if p.Approved {
+				wr.ApprovedWritten++
+				if _, err := tx.ExecContext(lctx, `update approvals set applied_at = ?, applied_run = ? where approval_id = ?`,
+					now, w.RunID, p.ApprovalID); err != nil {
+					return nil, fmt.Errorf("writeback: mark approval %d applied: %w", p.ApprovalID, err)
+				}
+			}
+		case r.Transient && canRetry:
+			status, errText = "retry", r.Code+": "+r.Message
+			response = "error (will retry): " + errText
+			wr.Retried++
+			retry = append(retry, p)
+		default:
+			status, errText = "failed", r.Code+": "+r.Message
+			response = "error: " + errText
+			wr.Failed++
+			if wr.firstFailure == "" {
+				wr.firstFailure, wr.firstFailedKey = errText, p.RecordKey()
+			}
+		}
+		logRows = append(logRows, LogRow{RunID: w.RunID, Target: rep.Target, Object: p.Object, Key: p.Key, RecordID: p.RecordID,
+			Action: p.Action(), Status: status, Error: errText, Attempt: attempt, At: now, PayloadSHA256: audit.SHA256(p.Payload()),
+			ApprovalID: p.ApprovalID})
+		entries = append(entries, audit.Entry{Actor: w.actor(), Action: audit.ActionWrite, Target: rep.Target, RecordKey: p.RecordKey(),
+			Payload: p.Payload(), Response: response, SourceRun: p.SourceRun, Detail: w.detail(p, attempt)})
+	}
+	if err := insertLog(lctx, tx, logRows...); err != nil {
+		return nil, err
+	}
+	if _, err := audit.AppendTx(lctx, tx, now, entries...); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("writeback: log batch: %w", err)
+	}
+	if fatal {
+		return nil, fmt.Errorf("writeback: %s: %w", rep.Target, werr)
+	}
+	return retry, nil
+}
