@@ -202,6 +202,9 @@ func (w *Warehouse) Build(ctx context.Context, models []Model, s Settings) (Buil
 	}
 	for _, m := range models {
 		start := time.Now()
+		if err := w.keepPrevious(ctx, m); err != nil {
+			return res, err
+		}
 		q := fmt.Sprintf("create or replace table %s.%s as\n%s", m.Schema, ident(m.Name), m.SQL)
 		if err := w.exec(ctx, q); err != nil {
 			return res, fmt.Errorf("model %s (sql/%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/revcast/revcast/extract"
 	"github.com/revcast/revcast/fixtures"
 	"github.com/revcast/revcast/fixtures/sandbox"
+	"github.com/revcast/revcast/reports/writeback"
 	"github.com/revcast/revcast/transform"
 )
 
@@ -30,10 +33,10 @@ type demoOptions struct {
 	Via   string // sandbox or files
 }
 
-// demoERPTables are the tables the demo lands from file exports when the CRM side comes
-// through the Salesforce sandbox.
-var demoERPTables = []string{"erp_customers", "products", "sales_orders", "sales_order_lines", "shipments",
-	"inventory", "supply_receipts", "invoices", "payments", "ar_open_items", "fx_rates"}
+// demoFileTables are the tables the demo lands from file exports when the CRM side comes
+// through the Salesforce sandbox and the ERP side through the SAP sandbox: what neither
+// serves.
+var demoFileTables = []string{"products", "shipments", "supply_receipts", "fx_rates"}
 
 func newDemoCmd(m *Main) *cobra.Command {
 	var o demoOptions
@@ -92,7 +95,7 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		return fmt.Errorf("write ground truth: %w", err)
 	}
 	counts := company.Counts()
-	var sources, finalSources string
+	var sources, finalSources, wb string
 	switch o.Via {
 	case "files":
 		if err := company.WriteCSV(exports); err != nil {
@@ -103,18 +106,26 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		// The CRM side is served by the Salesforce sandbox on a loopback port and read
 		// through the real connector; the ERP side arrives as file exports whose sales
 		// orders reference the Salesforce opportunity ids, as a real ERP's would.
-		srv, err := sandbox.Start(company, "127.0.0.1:0", sandbox.ServerOptions{CRMs: []sandbox.CRM{sandbox.CRMSalesforce}})
+		srv, err := sandbox.Start(company, "127.0.0.1:0", sandbox.ServerOptions{CRMs: []sandbox.CRM{sandbox.CRMSalesforce}, SAP: true})
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
-		os.Setenv("SF_CLIENT_SECRET", sandbox.SalesforceDemoClientSecret) // the sandbox's, for this process only
-		err = company.WriteCSVWith(exports, fixtures.CSVOptions{Tables: demoERPTables,
-			OpportunityRef: func(id fixtures.OpportunityID) string { return sandbox.SalesforceID(sandbox.SFOpportunity, int(id)) }})
-		if err != nil {
+		// The sandboxes' demo credentials, for this process only.
+		os.Setenv("SF_CLIENT_SECRET", sandbox.SalesforceDemoClientSecret)
+		os.Setenv("SAP_PASSWORD", sandbox.SAPDemoPassword)
+		if err := company.WriteCSVWith(exports, fixtures.CSVOptions{Tables: demoFileTables}); err != nil {
 			return fmt.Errorf("write exports: %w", err)
 		}
-		sources = salesforceSourceYAML(srv.URLs["salesforce"], "") + filesSourceYAML("./exports", "ERP side of the demo company")
+		const filesNote = "what the SAP APIs do not serve: products, shipments, supply receipts, FX rates"
+		sources = salesforceSourceYAML(srv.URLs["salesforce"], "") + sapSourceYAML(srv.URLs["sap"], "") + filesSourceYAML("./exports", filesNote)
+		// What stays behind for later commands: the sandboxes stop with the demo, so their
+		// sources are disabled there (their landed data still loads).
+		off := fmt.Sprintf("    # The demo's in-process sandbox stopped when the demo ended; 'revcast sandbox' serves\n"+
+			"    # the same company (--split salesforce --scale %s --seed %d). Point the URL at it,\n"+
+			"    # export the secret it prints and remove this line to extract again:\n    enabled: false\n", o.Scale, o.Seed)
+		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], off) + sapSourceYAML(srv.URLs["sap"], off) + filesSourceYAML("./exports", filesNote)
+		wb = demoWritebackYAML()
 		// What stays behind for later commands: the sandbox stops with the demo, so the
 		// salesforce source is disabled there (its landed data still loads).
 		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], fmt.Sprintf(
@@ -128,7 +139,7 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 	company = nil // the rest of the run reads through the connectors, as a user's would
 	m.Logger.Info("generated company", "opportunities", counts["opportunities"], "seed", o.Seed, "as_of", asOf.Format(revcast.DateLayout), "via", o.Via, "seconds", since(t))
 
-	if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", Sources: sources}, true); err != nil {
+	if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", Sources: sources, Writeback: wb}, true); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(filepath.Join(o.Dir, "revcast.yaml"))
@@ -141,7 +152,7 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		return err
 	}
 	if finalSources != "" {
-		if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", Sources: finalSources}, true); err != nil {
+		if _, err := writeConfig(o.Dir, configTemplateData{DataDir: "./data", Sources: finalSources, Writeback: wb}, true); err != nil {
 			return err
 		}
 	}
@@ -152,8 +163,35 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		return err
 	}
 
-	// The HTML report, after everything else (reports/html; see report.go).
-	return m.demoReport(ctx, cfg)
+	// The HTML report (reports/html; see report.go).
+	if err := m.demoReport(ctx, cfg); err != nil {
+		return err
+	}
+	if o.Via != "sandbox" {
+		fmt.Fprintln(m.Stdout, "Write-back: skipped (no CRM: --via files)")
+		return nil
+	}
+	// Last, the write-back into the sandbox CRM while it still runs: forecasts and deal
+	// fields are written (auto), follow-up tasks wait for approval (review).
+	rep, err := m.writeback(ctx, cfg, writebackOptions{})
+	if err != nil {
+		return fmt.Errorf("write-back: %w", err)
+	}
+	fmt.Fprintln(m.Stdout, "Write-back into the Salesforce sandbox:")
+	return rep.WriteSummary(m.Stdout)
+}
+
+// demoWritebackYAML is the demo's writeback section: everything revcast can write to
+// Salesforce is allowed, forecasts and deal fields go straight in, tasks wait for approval.
+func demoWritebackYAML() string {
+	var allow []string
+	fields := writeback.SalesforceFields()
+	for _, wf := range []string{writeback.WorkflowForecasts, writeback.WorkflowOpportunities, writeback.WorkflowTasks} {
+		allow = append(allow, fields[wf]...)
+	}
+	return "writeback:\n  mode: auto\n  target: salesforce\n  workflows:\n    tasks: review   # follow-up tasks wait in 'revcast approvals'\n" +
+		"  thresholds:\n    change_pct: 50  # a forecast amount moving more than 50% waits for approval\n" +
+		"  allow: [" + strings.Join(allow, ", ") + "]\n"
 }
 
 func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions, want map[string]int, results []extract.Result, total time.Duration) error {
@@ -166,7 +204,7 @@ func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions,
 	fmt.Fprintf(out, "\nrevcast demo — seed %d, scale %s, done in %.1fs\n\n", o.Seed, o.Scale, total.Seconds())
 	fmt.Fprintln(out, "What ran:")
 	if o.Via == "sandbox" {
-		fmt.Fprintln(out, "  generate   synthetic company → Salesforce sandbox on loopback (CRM) and CSV exports in", filepath.Join(o.Dir, "exports"), "(ERP)")
+		fmt.Fprintln(out, "  generate   synthetic company → Salesforce and SAP S/4HANA sandboxes on loopback, the rest as CSV exports in", filepath.Join(o.Dir, "exports"))
 	} else {
 		fmt.Fprintln(out, "  generate   synthetic company → CSV exports in", filepath.Join(o.Dir, "exports"))
 	}
@@ -205,6 +243,9 @@ func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions,
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", name, got, want[name], mark)
 	}
 	tw.Flush()
+	if err := printMartCounts(ctx, out, w); err != nil {
+		return err
+	}
 	abs, _ := filepath.Abs(o.Dir)
 	fmt.Fprintf(out, "\nWarehouse: %s\n", cfg.WarehousePath())
 	bin := commandName()
@@ -230,4 +271,50 @@ func commandName() string {
 		}
 	}
 	return exe
+}
+
+// martHeadlines are the demo's one-line summaries of the marts (issue 5): each query returns
+// one row whose values fill the format's %v verbs.
+var martHeadlines = []struct{ name, format, query string }{
+	{"golden record", "%v accounts matched to ERP customers (%v on fuzzy evidence), %v pairs to review, %v duplicate accounts",
+		`select count(*) filter (where decision = 'auto'), count(*) filter (where decision = 'auto' and score < 100),
+		        count(*) filter (where decision = 'review'),
+		        (select count(*) from account_duplicates where decision = 'auto')
+		 from account_matches`},
+	{"variances", "%v findings in %v kinds, %v of high severity; most: %v",
+		`select count(*), count(distinct kind), count(*) filter (where severity = 'high'),
+		        coalesce((select string_agg(kind || ' ' || n, ', ' order by n desc, kind)
+		                  from (select kind, count(*) as n from reconciliation_variances group by kind order by n desc, kind limit 4)), 'none')
+		 from reconciliation_variances`},
+	{"order status", "%v won deals with an ERP order; %v need review (%v delayed, %v rejected); %v changed since the last build",
+		`select count(*), count(*) filter (where needs_review), count(*) filter (where erp_status = 'delayed'),
+		        count(*) filter (where erp_status = 'rejected'), count(*) filter (where change <> 'none')
+		 from order_status_updates`},
+	{"inventory risk", "%v open deal lines; %v short on their date, %v cannot ship in time",
+		`select count(*), count(*) filter (where shortfall_qty > 0), count(*) filter (where not can_ship_by_need_date)
+		 from inventory_risk`},
+	{"credit alerts", "%v customers; %v on credit hold, %v over their limit; %v open pipeline at stake",
+		`select count(*), count(*) filter (where credit_blocked), count(*) filter (where over_limit),
+		        round(coalesce(sum(open_pipeline_base), 0))::bigint
+		 from credit_alerts`},
+	{"ar aging", "%v open receivables, %v of them more than 90 days past due",
+		`select round(coalesce(sum(amount_base), 0))::bigint, round(coalesce(sum(amount_base) filter (where bucket = '90+'), 0))::bigint
+		 from ar_aging`},
+}
+
+// printMartCounts prints the headline counts of each mart.
+func printMartCounts(ctx context.Context, out io.Writer, w *transform.Warehouse) error {
+	fmt.Fprintln(out, "\nWhat the marts found:")
+	for _, h := range martHeadlines {
+		args := make([]any, strings.Count(h.format, "%v"))
+		ptrs := make([]any, len(args))
+		for i := range args {
+			ptrs[i] = &args[i]
+		}
+		if err := w.DB.QueryRowContext(ctx, h.query).Scan(ptrs...); err != nil {
+			return fmt.Errorf("demo summary of %s: %w", h.name, err)
+		}
+		fmt.Fprintf(out, "  %-15s "+h.format+"\n", append([]any{h.name}, args...)...)
+	}
+	return nil
 }

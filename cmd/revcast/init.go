@@ -49,8 +49,9 @@ func newInitCmd(m *Main) *cobra.Command {
 
 // configTemplateData fills configTemplate.
 type configTemplateData struct {
-	DataDir string
-	Sources string // the entries under sources:, indented two spaces
+	DataDir   string
+	Sources   string // the entries under sources:, indented two spaces
+	Writeback string // the whole writeback: section; "" gives the commented read-only default
 }
 
 // filesSourceYAML is a files source over folder; note is an optional comment line.
@@ -84,6 +85,20 @@ func salesforceSourceYAML(u, extra string) string {
 ` + extra + `    login_url: ` + u + `
     client_id: ` + sandbox.SalesforceDemoClientID + `
     client_secret_env: SF_CLIENT_SECRET
+`
+}
+
+// sapSourceYAML is an SAP S/4HANA source (OData v2, Basic auth) at u; extra is inserted as
+// more keys.
+func sapSourceYAML(u, extra string) string {
+	return `  # SAP S/4HANA OData v2 (communication user, Basic auth; the password comes from the
+  # environment variable named in password_env).
+  - name: sap
+    type: sap
+` + extra + `    url: ` + u + `
+    auth: basic
+    user: ` + sandbox.SAPDemoUser + `
+    password_env: SAP_PASSWORD
 `
 }
 
@@ -153,7 +168,7 @@ narrative:
 # what is under the thresholds and queues the rest. An approved change is written by the next
 # write-back run. Every write, decision and narrative goes to the hash-chained audit_log
 # ('revcast audit verify'). 'revcast writeback --dry-run' shows the diff and writes nothing.
-writeback:
+{{if .Writeback}}{{.Writeback}}{{else}}writeback:
   mode: read_only             # default of every workflow
   target: ""                  # a source name, e.g. salesforce
   # workflows:                # per-workflow mode, overriding mode
@@ -176,7 +191,7 @@ writeback:
   #   change_pct: 25          # a currency field moves by more than this % of its CRM value
   #   kinds: [variance_task]  # forecast, opportunity_score, order_status, order_review_task, variance_task
   # max_attempts: 3           # attempts per record within a run (transient record errors)
-`))
+{{end}}`))
 
 // writeConfig writes dir/revcast.yaml and dir's data folder and returns the file's path.
 func writeConfig(dir string, data configTemplateData, force bool) (string, error) {
