@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Whole-run timings: `revcast demo` (generate + extract + transform) at each scale, RUNS
+# Whole-run timings: `revcast demo` (the whole job: generate, sandbox, extract, transform,
+# forecast, report, write-back) at each scale, RUNS
 # times, reporting the median wall time and the median peak RSS measured by the OS
 # (/usr/bin/time -v "Maximum resident set size").
 # Usage: bench/whole-run.sh BIN [SCALE...]   (default scales: small medium; RUNS=3)
@@ -24,5 +25,5 @@ for scale in "${scales[@]}"; do
     awk -F': ' '/Maximum resident set size/ {printf "%.1f\n", $2/1024}' "$work/time.txt" >>"$work/rss"
   done
   printf '%-8s %-6s %12s %14s %s\n' "$scale" "$runs" "$(median <"$work/wall")" "$(median <"$work/rss")" \
-    "revcast demo (generate+extract+transform), /usr/bin/time -v"
+    "revcast demo (whole job), /usr/bin/time -v"
 done
