@@ -1,7 +1,11 @@
 package extract
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -76,3 +80,20 @@ var DeletedSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "key", Type: arrow.BinaryTypes.String},
 	{Name: "deleted_at", Type: TimestampType},
 }, nil)
+
+// ParseEvery parses a connector's refresh interval: a Go duration ("36h") or a whole
+// number of days ("7d"), which Go's time.ParseDuration does not accept.
+func ParseEvery(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 1 {
+			return 0, errors.New("want a duration like 7d or 36h")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a duration like 7d or 36h")
+	}
+	return d, nil
+}

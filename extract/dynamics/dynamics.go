@@ -56,7 +56,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -193,7 +192,7 @@ func (s *Source) Init() error {
 	}
 	s.fullEvery = 0
 	if s.FullRefreshEvery != "" {
-		d, err := parseEvery(s.FullRefreshEvery)
+		d, err := extract.ParseEvery(s.FullRefreshEvery)
 		if err != nil {
 			return bad("full_refresh_every %q: %v", s.FullRefreshEvery, err)
 		}
@@ -239,21 +238,6 @@ func (s *Source) Init() error {
 	s.auth = httpx.New(nil, opts)
 	s.api = httpx.New(s.tokens, opts)
 	return nil
-}
-
-func parseEvery(v string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 1 {
-			return 0, errors.New("want a duration like 7d or 36h")
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, errors.New("want a duration like 7d or 36h")
-	}
-	return d, nil
 }
 
 // Streams lists one stream per configured entity set, with its schema before drift. An

@@ -182,7 +182,7 @@ func (s *Source) Init() error {
 	}
 	s.fullEvery = 0
 	if s.FullRefreshEvery != "" {
-		d, err := parseEvery(s.FullRefreshEvery)
+		d, err := extract.ParseEvery(s.FullRefreshEvery)
 		if err != nil {
 			return bad("full_refresh_every %q: %v", s.FullRefreshEvery, err)
 		}
@@ -228,22 +228,6 @@ func (s *Source) Init() error {
 	s.auth = httpx.New(nil, opts)
 	s.api = httpx.New(s.tokens, opts)
 	return nil
-}
-
-// parseEvery parses a Go duration or a whole number of days ("7d").
-func parseEvery(v string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 1 {
-			return 0, errors.New("want a duration like 7d or 36h")
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, errors.New("want a duration like 7d or 36h")
-	}
-	return d, nil
 }
 
 // Streams lists one stream per configured object, with its schema before drift. An
