@@ -18,5 +18,5 @@ import "embed"
 
 // FS holds staging/, core/, marts/ and tests/.
 //
-//go:embed staging core marts tests
+//go:embed staging core marts tests features
 var FS embed.FS

@@ -162,6 +162,10 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 	if err := m.printDemoSummary(ctx, cfg, o, counts, results, time.Since(start)); err != nil {
 		return err
 	}
+	// The forecast (models/forecast; see forecast.go) and its headline numbers.
+	if err := m.demoForecast(ctx, cfg, asOf); err != nil {
+		return err
+	}
 
 	// The HTML report (reports/html; see report.go).
 	if err := m.demoReport(ctx, cfg); err != nil {

@@ -1,0 +1,368 @@
+package forecast
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/revcast/revcast/models/pipeline"
+	"github.com/revcast/revcast/models/winprob"
+)
+
+// SegmentTypes are the groupings forecast_periods reports, besides the total.
+var SegmentTypes = []string{"owner", "team", "region", "family"}
+
+// ForecastOptions controls Forecast.
+type ForecastOptions struct {
+	// Periods to forecast; nil means Calendar.Horizon(asOf, Quarters).
+	Periods  []Period
+	Calendar Calendar
+	Quarters int // horizon in quarters, the current one included; zero means 2
+	// Seed of the Monte Carlo simulation: the same inputs and seed give identical output.
+	Seed uint64
+	// Sims is the number of simulated worlds; zero chooses clamp(2e9 / deal-period rows,
+	// 1,000, 10,000) (see Forecast); negative skips the simulation (moments only).
+	Sims int
+	// Totals only: skip the owner/team/region/family segments.
+	TotalOnly bool
+	// NoNewDeals leaves out the bookings of deals not yet created (for ablations).
+	NoNewDeals bool
+}
+
+// DealForecast is one open opportunity's forecast (forecast_opportunities).
+type DealForecast struct {
+	OpportunityID string
+	Amount        float64 // base currency, as of the forecast date
+	PWin          float64 // calibrated probability of eventually closing won
+	// PCloseInPeriod is the probability that the deal closes won within the current
+	// quarter (Periods' first quarter) and books there: F(quarter end) * SupplyFactor *
+	// CreditFactor, F from the close-by model; comparable with the generator's
+	// p_close_in_period.
+	PCloseInPeriod float64
+	// ExpectedAmount = Amount * PCloseInPeriod: the deal's expected contribution to the
+	// current quarter's bookings.
+	ExpectedAmount             float64
+	SupplyFactor, CreditFactor float64
+	Factors                    winprob.Explanation
+}
+
+// PeriodForecast is one row of forecast_periods.
+type PeriodForecast struct {
+	Period      Period
+	SegmentType string
+	Segment     string
+	Closed      float64 // won before the forecast date within the period
+	Expected    float64 // Closed + sum of a_i q_i + expected bookings of deals not yet created
+	SD          float64
+	P10         float64
+	P50         float64
+	P90         float64
+	// StageWeighted = Closed + sum over open deals with a CRM close date in the period of
+	// amount * CRM probability / 100; Commit = Closed + the amount of open deals the reps
+	// forecast as commit with a close date in the period.
+	StageWeighted float64
+	Commit        float64
+	NewDeals      float64 // the expected bookings of deals not yet created (included in Expected)
+	NOpen         int
+}
+
+// Result is a forecast as of a day.
+type Result struct {
+	AsOf    Day
+	Deals   []DealForecast
+	Periods []PeriodForecast
+	Sims    int
+	Growth  float64 // annual growth factor applied to the not-yet-created deals
+	Lags    map[string][]int
+}
+
+// Forecast scores the open opportunities (snapshots taken at asOf) and computes, per period
+// and segment, the distribution of bookings with pipeline.Distribute:
+//
+//	B = Closed + sum_i a_i I_i + sum_j a_j' J_j
+//
+// Open deal i books in period k with probability
+//
+//	q_ik = (F_i(end_k) - F_i(end_{k-1})) * SupplyFactor_i * CreditFactor_i
+//
+// F_i from CloseBy (end_{-1} = the day before asOf, F = 0 there), so p_win * PInPeriod =
+// F difference. SupplyFactor_i is the model's SupplyFactor for deals with constrained lines
+// (else 1), CreditFactor_i its CreditFactor for accounts on credit alert (else 1).
+//
+// Deals not yet created (J_j): bookings from deals created after the forecast date and won
+// in the same period are estimated from history, as the seasonal analog of the same period
+// 3, 6, 9, 12, … months earlier: for the K = 4 most recent lags L (in months, multiples of
+// 3) whose shifted period ended before asOf and started after the data begins, every deal
+// created on or after asOf - L and won within the shifted period becomes a pseudo-deal
+// with amount a_j * g^(L/12) and probability 1/K, g the annual growth of won bookings (last
+// 365 days over the 365 before, clamped to [0.7, 1.6]). Its mean is the average analog
+// total and its spread that of a compound-Poisson sum (a bootstrap over past quarters).
+//
+// Sims: Distribute costs O(rows * Sims); at 1M deal-period rows and 10,000 worlds that is
+// ~20 s, so by default Sims = clamp(2e9 / rows, 1,000, 10,000): 10,000 up to 200k rows,
+// 2,000 at 1M rows, where the Monte Carlo standard error of a P10 is still about
+// sqrt(0.09 / 2000) / phi(1.28) = 0.04 standard deviations of the total.
+//
+// Intervals are then widened for errors common to all deals: with tau^2 = CommonShock and
+// mu the expected bookings of the group's open deals, every quantile x becomes
+// E + f (x - E), f = sqrt(1 + tau^2 mu^2 / SD^2), so the variance is SD^2 + tau^2 mu^2 —
+// material for the total, negligible for a rep with a handful of deals.
+//
+// The baselines use the same open deals: the CRM stage-probability-weighted pipeline and
+// the reps' commit, each plus Closed, by CRM close date (see PeriodForecast).
+func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o ForecastOptions) (*Result, error) {
+	if o.Quarters == 0 {
+		o.Quarters = 2
+	}
+	periods := o.Periods
+	if periods == nil {
+		periods = o.Calendar.Horizon(asOf, o.Quarters)
+	}
+	for i := range open {
+		if open[i].Day != asOf {
+			return nil, fmt.Errorf("forecast: snapshot of %s is dated %s, want the forecast date %s", open[i].OpportunityID, open[i].Day, asOf)
+		}
+	}
+	res := &Result{AsOf: asOf, Lags: map[string][]int{}}
+
+	// Period ends in ascending order, and each period's previous end.
+	endSet := []Day{}
+	for _, p := range periods {
+		endSet = append(endSet, p.End)
+		if p.Start > asOf {
+			endSet = append(endSet, p.Start-1)
+		}
+	}
+	slices.Sort(endSet)
+	endSet = slices.Compact(endSet)
+	endIdx := map[Day]int{}
+	for k, e := range endSet {
+		endIdx[e] = k
+	}
+	curQ := o.Calendar.Quarter(asOf)
+	for _, p := range periods {
+		if p.Kind == "quarter" {
+			curQ = p
+			break
+		}
+	}
+
+	scores := m.Score(open)
+	segKeys := map[string][]pipeline.Segment{}
+	segKey := func(owner, team, region, family string) string {
+		k := owner + "\x00" + team + "\x00" + region + "\x00" + family
+		if _, ok := segKeys[k]; !ok {
+			segs := []pipeline.Segment{{Type: "total", Name: "all"}}
+			if !o.TotalOnly {
+				segs = append(segs, pipeline.Segment{Type: "owner", Name: owner}, pipeline.Segment{Type: "team", Name: team},
+					pipeline.Segment{Type: "region", Name: region}, pipeline.Segment{Type: "family", Name: family})
+			}
+			segKeys[k] = segs
+		}
+		return k
+	}
+
+	var deals []pipeline.Deal
+	type base struct{ stage, commit float64 }
+	baseline := map[[3]string]*base{}
+	addBase := func(period, key string, stage, commit float64) {
+		for _, sg := range segKeys[key] {
+			k := [3]string{period, sg.Type, sg.Name}
+			b := baseline[k]
+			if b == nil {
+				b = &base{}
+				baseline[k] = b
+			}
+			b.stage += stage
+			b.commit += commit
+		}
+	}
+	res.Deals = make([]DealForecast, len(open))
+	for i := range open {
+		s := &open[i]
+		sc := scores[i]
+		F := m.CloseBy(s, sc.Logit, sc.PWin, endSet)
+		sf, cf := 1.0, 1.0
+		if sc.Short {
+			sf = m.SupplyFactor
+		}
+		if sc.Credit {
+			cf = m.CreditFactor
+		}
+		key := segKey(s.Owner, s.Team, s.Region, s.Family)
+		for _, p := range periods {
+			hi := F[endIdx[p.End]]
+			lo := 0.0
+			if p.Start > asOf {
+				lo = F[endIdx[p.Start-1]]
+			}
+			pin := 0.0
+			if sc.PWin > 0 {
+				pin = clamp((hi-lo)/sc.PWin, 0, 1)
+			}
+			dsf := sf
+			if dsf > 1 { // Deal's factors must stay in [0, 1]: fold it into PInPeriod
+				pin, dsf = math.Min(1, pin*dsf), 1
+			}
+			deals = append(deals, pipeline.Deal{
+				ID: s.OpportunityID, Period: p.Name, Segment: key, Amount: s.Amount,
+				PWin: sc.PWin, PInPeriod: pin, SupplyFactor: dsf, CreditFactor: cf,
+			})
+			if p.Contains(s.CloseDate) {
+				commit := 0.0
+				if s.ForecastCategory == "commit" {
+					commit = s.Amount
+				}
+				addBase(p.Name, key, s.Amount*s.CRMProbability/100, commit)
+			} else {
+				addBase(p.Name, key, 0, 0)
+			}
+		}
+		qin := math.Min(F[endIdx[curQ.End]]*sf, sc.PWin) * cf
+		res.Deals[i] = DealForecast{
+			OpportunityID: s.OpportunityID, Amount: s.Amount, PWin: sc.PWin,
+			PCloseInPeriod: qin, ExpectedAmount: s.Amount * qin,
+			SupplyFactor: sf, CreditFactor: cf, Factors: sc.Factors,
+		}
+	}
+	// Closed so far.
+	dataStart := Day(math.MaxInt32)
+	for i := range outcomes {
+		dataStart = min(dataStart, outcomes[i].CreatedDay)
+	}
+	for i := range outcomes {
+		oc := &outcomes[i]
+		if !oc.Won || !oc.Closed(asOf) {
+			continue
+		}
+		for _, p := range periods {
+			if p.Contains(oc.ClosedDay) {
+				key := segKey(oc.Owner, oc.Team, oc.Region, oc.Family)
+				deals = append(deals, pipeline.Deal{ID: oc.OpportunityID, Period: p.Name, Segment: key, Amount: oc.Amount, Closed: true})
+				addBase(p.Name, key, oc.Amount, oc.Amount)
+			}
+		}
+	}
+
+	// Deals not yet created.
+	res.Growth = growth(outcomes, asOf)
+	newDeals := map[[3]string]float64{}
+	if !o.NoNewDeals {
+		for _, p := range periods {
+			var lags []int
+			months := 1
+			if p.Kind == "quarter" {
+				months = 3
+			}
+			shifted := func(L int) (Day, Day) {
+				a := ShiftMonths(p.Start, -L)
+				return a, monthEndsAfter(a, months)[months-1]
+			}
+			for L := 3; L <= 36 && len(lags) < 4; L += 3 {
+				if _, b := shifted(L); b >= asOf || ShiftMonths(asOf, -L) < dataStart+30 {
+					continue
+				}
+				lags = append(lags, L)
+			}
+			res.Lags[p.Name] = lags
+			K := float64(len(lags))
+			for _, L := range lags {
+				t0 := ShiftMonths(asOf, -L)
+				a, b := shifted(L)
+				g := math.Pow(res.Growth, float64(L)/12)
+				for i := range outcomes {
+					oc := &outcomes[i]
+					if !oc.Won || oc.CreatedDay < t0 || oc.ClosedDay < max(a, t0) || oc.ClosedDay > b {
+						continue
+					}
+					key := segKey(oc.Owner, oc.Team, oc.Region, oc.Family)
+					amt := oc.Amount * g
+					deals = append(deals, pipeline.Deal{
+						ID: "new:" + oc.OpportunityID, Period: p.Name, Segment: key, Amount: amt,
+						PWin: 1 / K, PInPeriod: 1, SupplyFactor: 1, CreditFactor: 1,
+					})
+					for _, sg := range segKeys[key] {
+						newDeals[[3]string{p.Name, sg.Type, sg.Name}] += amt / K
+					}
+					addBase(p.Name, key, 0, 0)
+				}
+			}
+		}
+	}
+
+	sims := o.Sims
+	if sims == 0 {
+		sims = int(clamp(2e9/math.Max(float64(len(deals)), 1), 1000, 10000))
+		sims = sims / 100 * 100
+	}
+	res.Sims = sims
+	rs, err := pipeline.Distribute(deals, func(d pipeline.Deal) []pipeline.Segment { return segKeys[d.Segment] },
+		pipeline.Options{Sims: sims, Seed: o.Seed})
+	if err != nil {
+		return nil, fmt.Errorf("forecast: distribution: %w", err)
+	}
+	byName := map[string]Period{}
+	for _, p := range periods {
+		byName[p.Name] = p
+	}
+	for _, r := range rs {
+		k := [3]string{r.Period, r.SegmentType, r.Segment}
+		b := baseline[k]
+		if b == nil {
+			b = &base{}
+		}
+		// Common shock: widen around the mean so that the variance of the open-deal part
+		// becomes V + tau^2 mu^2 (mu = its expected value), keeping the simulated shape.
+		if mu := r.Expected - r.Closed - newDeals[k]; m.CommonShock > 0 && r.SD > 0 && mu > 0 {
+			f := math.Sqrt(1 + m.CommonShock*mu*mu/(r.SD*r.SD))
+			r.P10 = r.Expected + f*(r.P10-r.Expected)
+			r.P50 = r.Expected + f*(r.P50-r.Expected)
+			r.P90 = r.Expected + f*(r.P90-r.Expected)
+			r.SD *= f
+		}
+		res.Periods = append(res.Periods, PeriodForecast{
+			Period: byName[r.Period], SegmentType: r.SegmentType, Segment: r.Segment,
+			Closed: r.Closed, Expected: r.Expected, SD: r.SD, P10: r.P10, P50: r.P50, P90: r.P90,
+			StageWeighted: b.stage, Commit: b.commit, NewDeals: newDeals[k], NOpen: r.NOpen,
+		})
+	}
+	order := map[string]int{}
+	for i, p := range periods {
+		order[p.Name] = i
+	}
+	segOrder := func(t string) int {
+		if t == "total" {
+			return 0
+		}
+		return 1 + slices.Index(SegmentTypes, t)
+	}
+	slices.SortStableFunc(res.Periods, func(a, b PeriodForecast) int {
+		return cmp.Or(cmp.Compare(order[a.Period.Name], order[b.Period.Name]),
+			cmp.Compare(segOrder(a.SegmentType), segOrder(b.SegmentType)), strings.Compare(a.Segment, b.Segment))
+	})
+	return res, nil
+}
+
+// growth returns the annual growth factor of won bookings: those closed in the 365 days
+// before asOf over those in the 365 days before that, clamped to [0.7, 1.6]; 1 without data.
+func growth(outcomes []Outcome, asOf Day) float64 {
+	var b1, b0 float64
+	for i := range outcomes {
+		o := &outcomes[i]
+		if !o.Won || !o.Closed(asOf) {
+			continue
+		}
+		switch {
+		case o.ClosedDay >= asOf-365:
+			b1 += o.Amount
+		case o.ClosedDay >= asOf-730:
+			b0 += o.Amount
+		}
+	}
+	if b0 <= 0 || b1 <= 0 {
+		return 1
+	}
+	return clamp(b1/b0, 0.7, 1.6)
+}
