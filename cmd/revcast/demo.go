@@ -31,6 +31,7 @@ type demoOptions struct {
 	Seed  int64
 	AsOf  string
 	Via   string // sandbox or files
+	ERP   string // sap or netsuite, with --via sandbox
 }
 
 // demoFileTables are the tables the demo lands from file exports when the CRM side comes
@@ -57,6 +58,7 @@ is written to DIR/truth, never into the warehouse. Afterwards 'cd DIR && revcast
 	f.StringVar(&o.Scale, "scale", "small", "small (~2k opportunities), medium (~50k), large (~1M) or a number")
 	f.Int64Var(&o.Seed, "seed", 42, "generator seed: the same seed gives the same company")
 	f.StringVar(&o.AsOf, "as-of", "", "the company's today, YYYY-MM-DD (default: today, UTC)")
+	f.StringVar(&o.ERP, "erp", "sap", "with --via sandbox, the ERP sandbox and connector: sap or netsuite")
 	f.StringVar(&o.Via, "via", "sandbox", "how the CRM side arrives: sandbox (Salesforce connector against an in-process sandbox) or files (CSV exports)")
 	return cmd
 }
@@ -106,7 +108,11 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		// The CRM side is served by the Salesforce sandbox on a loopback port and read
 		// through the real connector; the ERP side arrives as file exports whose sales
 		// orders reference the Salesforce opportunity ids, as a real ERP's would.
-		srv, err := sandbox.Start(company, "127.0.0.1:0", sandbox.ServerOptions{CRMs: []sandbox.CRM{sandbox.CRMSalesforce}, SAP: true})
+		if o.ERP != "sap" && o.ERP != "netsuite" {
+			return &usageError{fmt.Errorf("--erp %q: want sap or netsuite", o.ERP)}
+		}
+		srv, err := sandbox.Start(company, "127.0.0.1:0", sandbox.ServerOptions{CRMs: []sandbox.CRM{sandbox.CRMSalesforce},
+			SAP: o.ERP == "sap", NetSuite: o.ERP == "netsuite"})
 		if err != nil {
 			return err
 		}
@@ -114,17 +120,24 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 		// The sandboxes' demo credentials, for this process only.
 		os.Setenv("SF_CLIENT_SECRET", sandbox.SalesforceDemoClientSecret)
 		os.Setenv("SAP_PASSWORD", sandbox.SAPDemoPassword)
+		os.Setenv("NETSUITE_PRIVATE_KEY", sandbox.NetSuiteDemoPrivateKeyPEM)
 		if err := company.WriteCSVWith(exports, fixtures.CSVOptions{Tables: demoFileTables}); err != nil {
 			return fmt.Errorf("write exports: %w", err)
 		}
-		const filesNote = "what the SAP APIs do not serve: products, shipments, supply receipts, FX rates"
-		sources = salesforceSourceYAML(srv.URLs["salesforce"], "") + sapSourceYAML(srv.URLs["sap"], "") + filesSourceYAML("./exports", filesNote)
+		filesNote := "what the " + o.ERP + " APIs do not serve: products, shipments, supply receipts, FX rates"
+		erpYAML := func(extra string) string {
+			if o.ERP == "netsuite" {
+				return netsuiteSourceYAML(srv.URLs["netsuite"], extra)
+			}
+			return sapSourceYAML(srv.URLs["sap"], extra)
+		}
+		sources = salesforceSourceYAML(srv.URLs["salesforce"], "") + erpYAML("") + filesSourceYAML("./exports", filesNote)
 		// What stays behind for later commands: the sandboxes stop with the demo, so their
 		// sources are disabled there (their landed data still loads).
 		off := fmt.Sprintf("    # The demo's in-process sandbox stopped when the demo ended; 'revcast sandbox' serves\n"+
 			"    # the same company (--split salesforce --scale %s --seed %d). Point the URL at it,\n"+
 			"    # export the secret it prints and remove this line to extract again:\n    enabled: false\n", o.Scale, o.Seed)
-		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], off) + sapSourceYAML(srv.URLs["sap"], off) + filesSourceYAML("./exports", filesNote)
+		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], off) + erpYAML(off) + filesSourceYAML("./exports", filesNote)
 		wb = demoWritebackYAML()
 		// What stays behind for later commands: the sandbox stops with the demo, so the
 		// salesforce source is disabled there (its landed data still loads).
@@ -208,7 +221,7 @@ func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions,
 	fmt.Fprintf(out, "\nrevcast demo — seed %d, scale %s, done in %.1fs\n\n", o.Seed, o.Scale, total.Seconds())
 	fmt.Fprintln(out, "What ran:")
 	if o.Via == "sandbox" {
-		fmt.Fprintln(out, "  generate   synthetic company → Salesforce and SAP S/4HANA sandboxes on loopback, the rest as CSV exports in", filepath.Join(o.Dir, "exports"))
+		fmt.Fprintln(out, "  generate   synthetic company → Salesforce and", o.ERP, "sandboxes on loopback, the rest as CSV exports in", filepath.Join(o.Dir, "exports"))
 	} else {
 		fmt.Fprintln(out, "  generate   synthetic company → CSV exports in", filepath.Join(o.Dir, "exports"))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -26,13 +27,16 @@ func run(t *testing.T, args ...string) (string, string, int) {
 // demo's own summary): through the Salesforce sandbox and connector (the default) and
 // through file exports, at small and — unless -short — medium scale.
 func TestDemo_WarehouseMatchesGenerator(t *testing.T) {
-	for _, tc := range []struct{ via, scale string }{{"sandbox", "small"}, {"files", "small"}, {"sandbox", "medium"}, {"files", "medium"}} {
-		t.Run(tc.via+"/"+tc.scale, func(t *testing.T) {
+	for _, tc := range []struct{ via, erp, scale string }{
+		{"sandbox", "sap", "small"}, {"sandbox", "netsuite", "small"}, {"files", "", "small"},
+		{"sandbox", "sap", "medium"}, {"files", "", "medium"},
+	} {
+		t.Run(tc.via+"/"+tc.erp+"/"+tc.scale, func(t *testing.T) {
 			if tc.scale == "medium" && testing.Short() {
 				t.Skip("medium scale skipped with -short")
 			}
 			dir := t.TempDir()
-			out, errs, code := run(t, "demo", "--via", tc.via, "--dir", dir, "--scale", tc.scale, "--seed", "7", "--as-of", "2026-06-30", "--log-level", "warn")
+			out, errs, code := run(t, "demo", "--via", tc.via, "--erp", cmp.Or(tc.erp, "sap"), "--dir", dir, "--scale", tc.scale, "--seed", "7", "--as-of", "2026-06-30", "--log-level", "warn")
 			if code != 0 {
 				t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 			}

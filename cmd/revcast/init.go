@@ -102,6 +102,21 @@ func sapSourceYAML(u, extra string) string {
 `
 }
 
+// netsuiteSourceYAML is a NetSuite source (REST SuiteQL, OAuth 2.0 client credentials with
+// a JWT signed by the certificate's private key, read from the environment) at u.
+func netsuiteSourceYAML(u, extra string) string {
+	return `  # NetSuite REST SuiteQL (OAuth 2.0 client credentials: a JWT signed with the private
+  # key of the integration's certificate, PEM in the environment variable below).
+  - name: netsuite
+    type: netsuite
+` + extra + `    url: ` + u + `
+    account_id: ` + sandbox.NetSuiteDemoAccountID + `
+    client_id: ` + sandbox.NetSuiteDemoClientID + `
+    certificate_id: ` + sandbox.NetSuiteDemoCertificateID + `
+    private_key_env: NETSUITE_PRIVATE_KEY
+`
+}
+
 // sandboxSourcesYAML points one source per CRM connector at a running 'revcast sandbox'
 // whose Salesforce listens on sfURL (HubSpot and Dynamics on the next two ports). The
 // sandbox's demo client ids are written here; its demo secrets (no secret: they are printed
