@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,14 @@ func LoadState(dataDir, source, stream string) (State, error) {
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return st, revcast.Errorf(revcast.EINVALID, "state file %s is corrupt (%v); delete it to re-extract %s/%s from scratch", p, err, source, stream)
+	}
+	// The file is indented for people; the cursor goes back to connectors compact, as they
+	// write it, so an unchanged cursor compares equal and does not rewrite the state.
+	if len(st.Cursor) > 0 {
+		var c bytes.Buffer
+		if err := json.Compact(&c, st.Cursor); err == nil {
+			st.Cursor = c.Bytes()
+		}
 	}
 	return st, nil
 }
