@@ -147,3 +147,24 @@ func TestRun_PipelineLock(t *testing.T) {
 		t.Fatalf("schedule --list: exit %d\n%s", code, out)
 	}
 }
+
+func TestInit_Sandbox(t *testing.T) {
+	dir := t.TempDir()
+	if _, errs, code := run(t, "init", "--dir", dir, "--sandbox", "http://127.0.0.1:8700"); code != 0 {
+		t.Fatalf("init --sandbox: exit %d: %s", code, errs)
+	}
+	cfg, err := LoadConfig(filepath.Join(dir, "revcast.yaml"))
+	if err != nil {
+		t.Fatalf("the config init --sandbox writes must load: %v", err)
+	}
+	var got []string
+	for _, s := range cfg.Configured {
+		got = append(got, fmt.Sprintf("%s:%v", s.Name, s.Enabled))
+	}
+	if want := "salesforce:true hubspot:true dynamics:true sap:true netsuite:false"; strings.Join(got, " ") != want {
+		t.Fatalf("sources %v, want %s", got, want)
+	}
+	if _, _, code := run(t, "init", "--dir", t.TempDir(), "--sandbox", "not a url"); code != 2 {
+		t.Fatalf("bad --sandbox URL: exit %d, want 2", code)
+	}
+}

@@ -42,7 +42,7 @@ func newInitCmd(m *Main) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "folder for revcast.yaml and the data")
-	cmd.Flags().StringVar(&sandboxURL, "sandbox", "", "point every source at a running 'revcast sandbox' (its Salesforce URL, e.g. http://127.0.0.1:8700)")
+	cmd.Flags().StringVar(&sandboxURL, "sandbox", "", "point one source per connector at a running 'revcast sandbox' (its Salesforce URL, e.g. http://127.0.0.1:8700)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing revcast.yaml")
 	return cmd
 }
@@ -117,8 +117,9 @@ func netsuiteSourceYAML(u, extra string) string {
 `
 }
 
-// sandboxSourcesYAML points one source per CRM connector at a running 'revcast sandbox'
-// whose Salesforce listens on sfURL (HubSpot and Dynamics on the next two ports). The
+// sandboxSourcesYAML points one source per connector at a running 'revcast sandbox' whose
+// Salesforce listens on sfURL (HubSpot, Dynamics, SAP and NetSuite on the next four ports;
+// NetSuite disabled, as it serves the same ERP side as SAP). The
 // sandbox's demo client ids are written here; its demo secrets (no secret: they are printed
 // by 'revcast sandbox') still come from environment variables, like real ones.
 func sandboxSourcesYAML(sfURL string) (string, error) {
@@ -141,7 +142,8 @@ func sandboxSourcesYAML(sfURL string) (string, error) {
     tenant_id: ` + sandbox.DynamicsDemoTenantID + `
     client_id: ` + sandbox.DynamicsDemoClientID + `
     client_secret_env: DYNAMICS_CLIENT_SECRET
-`, nil
+` + sapSourceYAML(at(3), "") + netsuiteSourceYAML(at(4),
+		"    # The sandbox's NetSuite serves the same ERP side as its SAP: enable one of them.\n    enabled: false\n"), nil
 }
 
 var configTemplate = template.Must(template.New("revcast.yaml").Parse(`# revcast configuration. Relative paths are relative to this file.

@@ -15,16 +15,19 @@ func init() { commands = append(commands, newSandboxCmd) }
 func newSandboxCmd(m *Main) *cobra.Command {
 	var addr, scale, faults, split string
 	var seed int64
+	var netsuiteKey bool
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Serve a synthetic company over the vendors' APIs on loopback until stopped",
 		Long: `Generate a synthetic company and serve it over local HTTP servers that speak each
 vendor's documented wire format — Salesforce REST on --addr's port, HubSpot CRM v3 on the
-next port, Dynamics 365 Web API on the one after — so every connector can be tried by hand:
+next port, Dynamics 365 Web API on the one after, SAP S/4HANA OData v2 on the fourth and
+NetSuite SuiteQL on the fifth (both ERPs serve the same ERP side: extract one of them) — so
+every connector can be tried by hand:
 
   revcast sandbox --addr 127.0.0.1:8700 &
   revcast init --dir try --sandbox http://127.0.0.1:8700
-  export SF_CLIENT_SECRET=... HUBSPOT_ACCESS_TOKEN=... DYNAMICS_CLIENT_SECRET=...   (printed below)
+  export SF_CLIENT_SECRET=... HUBSPOT_ACCESS_TOKEN=... DYNAMICS_CLIENT_SECRET=... SAP_PASSWORD=...   (printed below)
   cd try && revcast extract && revcast transform
 
 --faults injects seeded failures (e.g. 429:0.02,503:0.01,expire-token:every=500,
@@ -33,6 +36,10 @@ Each server's /__sandbox/ path (not part of any vendor API) has admin endpoints 
 mutate records, read the request log.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if netsuiteKey {
+				_, err := fmt.Fprint(m.Stdout, sandbox.NetSuiteDemoPrivateKeyPEM)
+				return err
+			}
 			n, err := fixtures.ParseScale(scale)
 			if err != nil {
 				return &usageError{fmt.Errorf("--scale: %w", err)}
@@ -50,7 +57,7 @@ mutate records, read the request log.`,
 			if err != nil {
 				return err
 			}
-			srv, err := sandbox.Start(company, addr, sandbox.ServerOptions{Faults: faults, Seed: uint64(seed), Split: sp})
+			srv, err := sandbox.Start(company, addr, sandbox.ServerOptions{Faults: faults, Seed: uint64(seed), Split: sp, SAP: true, NetSuite: true})
 			if err != nil {
 				return &usageError{err}
 			}
@@ -61,13 +68,15 @@ mutate records, read the request log.`,
 				fmt.Fprintf(out, ", faults %s", faults)
 			}
 			fmt.Fprintln(out)
-			for _, v := range []string{"salesforce", "hubspot", "dynamics"} {
+			for _, v := range []string{"salesforce", "hubspot", "dynamics", "sap", "netsuite"} {
 				fmt.Fprintf(out, "  %-10s %s\n", v, srv.URLs[v])
 			}
 			fmt.Fprintf(out, "\nDemo credentials (not secrets; connectors read them from the environment):\n")
 			fmt.Fprintf(out, "  export SF_CLIENT_SECRET=%s\n", sandbox.SalesforceDemoClientSecret)
 			fmt.Fprintf(out, "  export HUBSPOT_ACCESS_TOKEN=%s\n", sandbox.HubSpotDemoToken)
 			fmt.Fprintf(out, "  export DYNAMICS_CLIENT_SECRET=%s\n", sandbox.DynamicsDemoClientSecret)
+			fmt.Fprintf(out, "  export SAP_PASSWORD=%s\n", sandbox.SAPDemoPassword)
+			fmt.Fprintf(out, "  export NETSUITE_PRIVATE_KEY=\"$(revcast sandbox --netsuite-key)\"\n")
 			fmt.Fprintf(out, "\nA config for them: revcast init --dir DIR --sandbox %s\nStop with Ctrl-C.\n", srv.URLs["salesforce"])
 			<-cmd.Context().Done()
 			fmt.Fprintln(out, strings.TrimSpace("\nrevcast sandbox: stopped"))
@@ -79,6 +88,7 @@ mutate records, read the request log.`,
 	f.StringVar(&scale, "scale", "small", "small, medium, large or a number of opportunities")
 	f.Int64Var(&seed, "seed", 42, "generator and fault seed")
 	f.StringVar(&faults, "faults", "", "fault spec, e.g. 429:0.02,503:0.01,expire-token:every=5000")
+	f.BoolVar(&netsuiteKey, "netsuite-key", false, "print the NetSuite sandbox's demo private key (PEM) and exit")
 	f.StringVar(&split, "split", "region", "which CRM holds which accounts: region (NA Salesforce, EMEA Dynamics, APAC HubSpot) or one CRM name for the whole company")
 	return cmd
 }
