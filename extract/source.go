@@ -31,7 +31,9 @@ type Source interface {
 	// Init validates the configuration and prepares the source. It must not touch the
 	// network or the file system beyond checking that configured paths exist.
 	Init() error
-	// Streams lists what the source can read.
+	// Streams lists what the source can read. On an unconfigured Source (no Init) it
+	// must list, without touching the network, every stream the connector can land: the
+	// warehouse creates those raw tables empty so every staging model compiles.
 	Streams(ctx context.Context) ([]Stream, error)
 	// Read opens stream for reading after cursor (nil: from the beginning, or a full
 	// refresh). The Reader's batches carry the cursor to save after each is landed.

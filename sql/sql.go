@@ -16,7 +16,8 @@ package sql
 
 import "embed"
 
-// FS holds staging/, core/, marts/ and tests/.
+// FS holds staging/, core/, marts/, tests/ and features/ (the forecast's snapshot queries,
+// read by transform/features.go rather than built as tables).
 //
 //go:embed staging core marts tests features
 var FS embed.FS
