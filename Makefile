@@ -37,11 +37,18 @@ test: check-tools assets
 test-short: check-tools assets
 	$(GO) test -tags '$(TAGS)' -short ./...
 
-# Go benchmarks in benchstat format plus whole-run timings, written under bench/results/.
+# Every figure of issue 10, written under bench/results/ (git-ignored; bench/README.md says
+# what each measures): the Go hot-path benchmarks in benchstat format, the stage-by-stage
+# and whole-run table against the sandboxes at medium and large scale (BENCH_SCALES), the
+# M3 accuracy table through 'revcast timeseries' and the side-by-side comparison with
+# statsmodels and scikit-learn (installs python3-statsmodels python3-sklearn from Debian).
+BENCH_SCALES ?= medium large
 bench: build
 	@mkdir -p bench/results
-	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -count 5 -timeout 60m ./... | tee bench/results/go-bench.txt
-	./bench/whole-run.sh ./$(BIN) | tee bench/results/whole-run.txt
+	GO='$(GO)' TAGS='$(TAGS)' ./bench/go-bench.sh
+	./bench/pipeline.sh ./$(BIN) $(BENCH_SCALES) | tee bench/results/pipeline.txt
+	./bench/m3.sh ./$(BIN)
+	./bench/compare.sh ./$(BIN)
 
 lint: check-tools assets
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -52,12 +52,14 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		}
 		return nil
 	}
-	if err := exec("dates", `create or replace temp table fc_dates (snapshot_date date, day integer, sample_mod integer)`); err != nil {
+	// fc_dates_all holds every date with its chunk; fc_dates (what the snapshot query reads)
+	// is one chunk at a time, see below.
+	if err := exec("dates", `create or replace temp table fc_dates_all (snapshot_date date, day integer, sample_mod integer)`); err != nil {
 		return nil, err
 	}
 	if len(dates) > 0 {
 		var b strings.Builder
-		b.WriteString(`insert into fc_dates values `)
+		b.WriteString(`insert into fc_dates_all values `)
 		for i, d := range dates {
 			if i > 0 {
 				b.WriteString(", ")
@@ -130,11 +132,24 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		return nil, err
 	}
 	if len(dates) > 0 {
-		if out.Snapshots, err = readSnapshots(ctx, conn); err != nil {
+		// The snapshot query runs over chunks of consecutive dates of at most
+		// snapshotChunkRows (deal, date) rows each, so DuckDB's working memory (the history
+		// join, the as-of joins) is bounded by the chunk, not by the length of the history.
+		chunks, err := snapshotChunks(ctx, conn, snapshotChunkRows)
+		if err != nil {
 			return nil, err
 		}
+		for _, c := range chunks {
+			if err := exec("dates", `create or replace temp table fc_dates as
+				select snapshot_date, day, sample_mod from fc_dates_all where day between ? and ?`, c[0], c[1]); err != nil {
+				return nil, err
+			}
+			if out.Snapshots, err = readSnapshots(ctx, conn, out.Snapshots); err != nil {
+				return nil, err
+			}
+		}
 	}
-	for _, t := range []string{"fc_history", "fc_deal", "fc_stage", "fc_dates", "fc_account_matches", "fc_serving_plants"} {
+	for _, t := range []string{"fc_history", "fc_deal", "fc_stage", "fc_dates", "fc_dates_all", "fc_account_matches", "fc_serving_plants"} {
 		_ = exec("cleanup", "drop table if exists temp."+t)
 	}
 	return out, nil
@@ -184,7 +199,48 @@ func readOutcomes(ctx context.Context, conn *sql.Conn) ([]forecast.Outcome, erro
 	return out, rows.Err()
 }
 
-func readSnapshots(ctx context.Context, conn *sql.Conn) ([]forecast.Snapshot, error) {
+// snapshotChunkRows bounds the (deal, date) rows of one run of the snapshot query. At
+// 100,000 rows DuckDB's peak stays a few hundred MB (measured on the medium company:
+// 629k rows in one query peaked at 3.4 GB RSS), while the per-chunk overhead (the
+// track-record windows, recomputed per chunk, ~0.1 s each) stays small.
+const snapshotChunkRows = 100_000
+
+// snapshotChunks splits fc_dates_all into runs of consecutive days, each with at most
+// maxRows open (sampled) deals in total — a date with more is a chunk of its own — and
+// returns each run's first and last day.
+func snapshotChunks(ctx context.Context, conn *sql.Conn, maxRows int64) ([][2]int32, error) {
+	rows, err := conn.QueryContext(ctx, `
+		select d.day, count(x.opportunity_id)
+		from fc_dates_all d
+		left join fc_deal x on x.created_t < cast(d.day as double) * 86400
+		     and (x.closed_t is null or x.closed_t >= cast(d.day as double) * 86400)
+		     and (d.sample_mod <= 1 or hash(x.opportunity_id) % d.sample_mod = 0)
+		group by d.day order by d.day`)
+	if err != nil {
+		return nil, fmt.Errorf("forecast features: count open deals per date: %w", err)
+	}
+	defer rows.Close()
+	var chunks [][2]int32
+	var n int64
+	for rows.Next() {
+		var day int32
+		var k int64
+		if err := rows.Scan(&day, &k); err != nil {
+			return nil, fmt.Errorf("forecast features: count open deals per date: %w", err)
+		}
+		if len(chunks) == 0 || n+k > maxRows {
+			chunks = append(chunks, [2]int32{day, day})
+			n = 0
+		}
+		chunks[len(chunks)-1][1] = day
+		n += k
+	}
+	return chunks, rows.Err()
+}
+
+// readSnapshots runs the snapshot query over the dates in fc_dates and appends the rows
+// to out.
+func readSnapshots(ctx context.Context, conn *sql.Conn, out []forecast.Snapshot) ([]forecast.Snapshot, error) {
 	q, err := featureSQL("fc_snapshots")
 	if err != nil {
 		return nil, err
@@ -201,7 +257,6 @@ order by f.day, f.opportunity_id`
 		return nil, fmt.Errorf("forecast features: snapshots (sql/features/fc_snapshots.sql): %w", err)
 	}
 	defer rows.Close()
-	var out []forecast.Snapshot
 	// Categorical values repeat millions of times at scale: keep one copy of each.
 	strs := map[string]string{}
 	intern := func(p *string) {

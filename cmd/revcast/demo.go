@@ -43,11 +43,16 @@ func newDemoCmd(m *Main) *cobra.Command {
 	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the whole job on a synthetic company: generate, extract, transform, summarise",
+		Short: "Run the whole job on a synthetic company: generate, extract, transform, forecast, report, write-back",
 		Long: `Generate a deterministic synthetic B2B manufacturer (CRM and ERP sides that disagree the way
-real ones do), export it as CSV files, extract them through the files connector into the
-Parquet lake, build the DuckDB warehouse and print a summary. The generator's ground truth
-is written to DIR/truth, never into the warehouse. Afterwards 'cd DIR && revcast sql' works.`,
+real ones do) and run the whole job on it. By default (--via sandbox) its CRM side is served
+by an in-process Salesforce sandbox and its ERP side by an SAP (or, with --erp netsuite,
+NetSuite) sandbox on loopback ports, read through the real connectors; what those APIs do not
+serve (products, shipments, supply receipts, FX rates) arrives as CSV exports. With --via
+files everything arrives as CSV exports. Then: the Parquet lake, the DuckDB warehouse and its
+marts, the forecast, the HTML report and (with the sandbox) the write-back into the Salesforce
+sandbox, with a summary. The generator's ground truth is written to DIR/truth, never into the
+warehouse. Afterwards 'cd DIR && revcast sql' works.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return m.demo(cmd.Context(), o)
@@ -139,13 +144,6 @@ func (m *Main) demo(ctx context.Context, o demoOptions) error {
 			"    # export the secret it prints and remove this line to extract again:\n    enabled: false\n", o.Scale, o.Seed)
 		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], off) + erpYAML(off) + filesSourceYAML("./exports", filesNote)
 		wb = demoWritebackYAML()
-		// What stays behind for later commands: the sandbox stops with the demo, so the
-		// salesforce source is disabled there (its landed data still loads).
-		finalSources = salesforceSourceYAML(srv.URLs["salesforce"], fmt.Sprintf(
-			"    # The demo's in-process sandbox stopped when the demo ended. To extract again, run\n"+
-				"    # 'revcast sandbox --split salesforce --scale %s --seed %d', set login_url to the URL it\n"+
-				"    # prints, export SF_CLIENT_SECRET and remove this line:\n    enabled: false\n", o.Scale, o.Seed)) +
-			filesSourceYAML("./exports", "ERP side of the demo company")
 	default:
 		return &usageError{fmt.Errorf("--via %q: want sandbox or files", o.Via)}
 	}

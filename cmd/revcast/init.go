@@ -19,7 +19,7 @@ import (
 func init() { commands = append(commands, newInitCmd) }
 
 func newInitCmd(m *Main) *cobra.Command {
-	var dir, sandboxURL string
+	var dir, sandboxURL, exports string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -32,6 +32,14 @@ func newInitCmd(m *Main) *cobra.Command {
 				if data.Sources, err = sandboxSourcesYAML(sandboxURL); err != nil {
 					return &usageError{err}
 				}
+				// A sandbox is there to be written to: the demo's write-back (forecasts and
+				// deal fields go in, tasks wait for approval) instead of read-only.
+				data.Writeback = demoWritebackYAML()
+				if exports != "" {
+					data.Sources += filesSourceYAML(exports, "what the sandbox's APIs do not serve: products, shipments, supply receipts, FX rates ('revcast sandbox --exports')")
+				}
+			} else if exports != "" {
+				data.Sources = filesSourceYAML(exports, "")
 			}
 			path, err := writeConfig(dir, data, force)
 			if err != nil {
@@ -43,6 +51,7 @@ func newInitCmd(m *Main) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "folder for revcast.yaml and the data")
 	cmd.Flags().StringVar(&sandboxURL, "sandbox", "", "point one source per connector at a running 'revcast sandbox' (its Salesforce URL, e.g. http://127.0.0.1:8700)")
+	cmd.Flags().StringVar(&exports, "exports", "", "folder of CSV exports for a files source, relative to revcast.yaml (default ./exports; with --sandbox, only when given)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing revcast.yaml")
 	return cmd
 }

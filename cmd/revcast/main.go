@@ -32,6 +32,7 @@ type Main struct {
 	configPath string
 	logFormat  string
 	logLevel   string
+	profiles   profiles
 	Logger     *slog.Logger
 }
 
@@ -48,6 +49,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
 	err := root.ExecuteContext(ctx)
+	if perr := m.profiles.stop(); perr != nil {
+		fmt.Fprintln(m.Stderr, "revcast:", perr)
+	}
 	if err == nil {
 		return 0
 	}
@@ -77,7 +81,10 @@ Start with 'revcast demo' (a synthetic company, end to end) or 'revcast init'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return m.setupLogging()
+			if err := m.setupLogging(); err != nil {
+				return err
+			}
+			return m.profiles.start()
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
@@ -85,6 +92,8 @@ Start with 'revcast demo' (a synthetic company, end to end) or 'revcast init'.`,
 	pf.StringVar(&m.configPath, "config", "revcast.yaml", "config file")
 	pf.StringVar(&m.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&m.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&m.profiles.cpuPath, "cpuprofile", "", "write a Go CPU profile of the command to this file (go tool pprof)")
+	pf.StringVar(&m.profiles.memPath, "memprofile", "", "write a Go allocation profile of the command to this file at its end (go tool pprof)")
 	for _, add := range commands {
 		root.AddCommand(add(m))
 	}

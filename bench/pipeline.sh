@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Stage-by-stage and whole-run figures of revcast against the vendor sandboxes on loopback,
+# the way issue 10 asks for them: per scale, the time and peak memory of generate (+ serve),
+# extract per source, transform, forecast, report, write-back, the whole 'revcast run', and
+# an incremental 'revcast run' after 1% of the CRM and ERP records changed.
+#
+# Method
+#   - 'revcast sandbox --split salesforce' serves the company (Salesforce REST + SAP OData
+#     on loopback, as separate processes stand in for the vendors; its memory is the
+#     vendor's, not revcast's, and is reported on its own line). What neither API serves
+#     (products, shipments, supply receipts, FX rates) arrives as CSV files (--exports).
+#   - Each figure is the median over RUNS runs (default 3); each run starts from an empty
+#     data folder. Wall time and peak RSS come from the OS: /usr/bin/time -v ("Elapsed
+#     (wall clock)", "Maximum resident set size" of the revcast process).
+#   - Extraction throughput = records landed (the 'rows=' of every 'extracted stream' log
+#     line) / wall time of 'revcast extract --source S' (process start to exit, so it
+#     includes the OAuth handshake and the Parquet fsyncs).
+#   - Incremental: after the whole run, the sandbox admin API changes 1% of the records of
+#     every Salesforce object and SAP entity set it serves (new modstamps), then 'revcast
+#     run' runs again on the same folder; ratio = incremental / whole.
+#
+# Usage: bench/pipeline.sh BIN [SCALE...]   (default scales: medium large; RUNS=3; PORT=8900)
+# Output: a table on stdout (also the lines of bench/results/pipeline.txt via 'make bench').
+set -euo pipefail
+bin=$(realpath "${1:?usage: pipeline.sh BIN [SCALE...]}")
+shift
+[ $# -gt 0 ] && scales=("$@") || scales=(medium large)
+runs=${RUNS:-3}
+port=${PORT:-8900}
+work=$(mktemp -d)
+sandbox_pid=""
+cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+export SF_CLIENT_SECRET=revcast-sandbox-secret SAP_PASSWORD=revcast-sandbox-password
+sources=(salesforce sap exports)
+src_flags=(--source salesforce --source sap --source exports)
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+wall_of() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$1"; }
+rss_of() { awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$1"; }
+rows_of() { awk '/msg="extracted stream"/ { for (i=1;i<=NF;i++) if ($i ~ /^rows=/) { sub("rows=","",$i); s+=$i } } END {print s+0}' "$1"; }
+
+# timed NAME DIR CMD... : runs CMD in DIR under /usr/bin/time, appends wall/rss to $work/NAME.*
+timed() {
+  local name=$1 dir=$2; shift 2
+  (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err") \
+    || { echo "bench: '$*' failed in $dir:" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
+  wall_of "$work/time.txt" >>"$work/$name.wall"
+  rss_of "$work/time.txt" >>"$work/$name.rss"
+}
+
+mutate_one_percent() {
+  local sf="http://127.0.0.1:$port" sap="http://127.0.0.1:$((port + 3))" obj n
+  # Salesforce: {"Account":{"deleted":0,"live":6206},...}; not revcast's own write-back objects
+  curl -fsS "$sf/__sandbox/counts" | grep -o '"[A-Za-z0-9_]*":{"deleted":[0-9]*,"live":[0-9]*}' |
+    sed 's/"\([^"]*\)".*"live":\([0-9]*\)}/\1 \2/' | while read -r obj n; do
+      case "$obj" in Revenue_Forecast__c|Task) continue ;; esac
+      [ "$n" -ge 100 ] || continue
+      curl -fsS -X POST "$sf/__sandbox/mutate?object=$obj&changed=$((n / 100))&seed=7" >/dev/null
+    done
+  # SAP: {"A_SalesOrder":n,...}
+  curl -fsS "$sap/__sandbox/sap/counts" | grep -o '"[A-Za-z0-9_]*":[0-9]*' | tr -d '"' | tr ':' ' ' |
+    while read -r obj n; do
+      [ "$n" -ge 100 ] || continue
+      # item sets without LastChangeDateTime answer 400: they change with their header
+      curl -fsS -X POST "$sap/__sandbox/sap/mutate?set=$obj&changed=$((n / 100))&seed=7" >/dev/null 2>&1 || true
+    done
+}
+
+printf '%-7s %-28s %5s %10s %10s %14s  %s\n' scale stage runs wall_s rss_mib throughput method
+for scale in "${scales[@]}"; do
+  rm -f "$work"/*.wall "$work"/*.rss "$work"/*.recs
+  # generate + serve: until the sandbox prints its URLs
+  t0=$(date +%s.%N)
+  "$bin" sandbox --addr "127.0.0.1:$port" --scale "$scale" --split salesforce --seed 42 --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
+  sandbox_pid=$!
+  until grep -q "Stop with" "$work/sandbox.out" 2>/dev/null; do
+    kill -0 "$sandbox_pid" 2>/dev/null || { cat "$work/sandbox.out"; exit 1; }
+    sleep 0.2
+  done
+  gen=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+  sandbox_rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$sandbox_pid/status")
+
+  for i in $(seq "$runs"); do
+    # stage by stage
+    d="$work/staged$i"
+    "$bin" init --dir "$d" --sandbox "http://127.0.0.1:$port" --exports "$work/exports" >/dev/null
+    for s in "${sources[@]}"; do
+      timed "extract_$s" "$d" "$bin" extract --source "$s"
+      rows_of "$work/extract_$s.err" >>"$work/extract_$s.recs"
+    done
+    timed transform "$d" "$bin" transform
+    timed forecast "$d" "$bin" forecast
+    timed report "$d" "$bin" report
+    timed writeback "$d" "$bin" writeback
+    rm -rf "$d"
+    # whole run, then an incremental run after 1% changed
+    d="$work/run$i"
+    "$bin" init --dir "$d" --sandbox "http://127.0.0.1:$port" --exports "$work/exports" >/dev/null
+    timed run "$d" "$bin" run "${src_flags[@]}"
+    rows_of "$work/run.err" >>"$work/run.recs"
+    mutate_one_percent
+    timed incremental "$d" "$bin" run "${src_flags[@]}"
+    rows_of "$work/incremental.err" >>"$work/incremental.recs"
+    rm -rf "$d"
+  done
+
+  row() { # stage name throughput method
+    printf '%-7s %-28s %5s %10s %10s %14s  %s\n' "$scale" "$1" "$runs" "$(median <"$work/$2.wall")" "$(median <"$work/$2.rss")" "$3" "$4"
+  }
+  printf '%-7s %-28s %5s %10s %10s %14s  %s\n' "$scale" "generate + serve (sandbox)" 1 "$gen" "$sandbox_rss" "-" "revcast sandbox, until it serves; RSS from /proc"
+  for s in "${sources[@]}"; do
+    recs=$(median <"$work/extract_$s.recs")
+    tput=$(awk -v r="$recs" -v w="$(median <"$work/extract_$s.wall")" 'BEGIN{ if (w>0) printf "%.0f rec/s", r/w; else print "-" }')
+    row "extract $s ($recs rec)" "extract_$s" "$tput" "revcast extract --source $s"
+  done
+  row transform transform "-" "revcast transform (load lake + SQL models + data tests)"
+  row forecast forecast "-" "revcast forecast (bookings, collections, renewals)"
+  row report report "-" "revcast report"
+  row writeback writeback "-" "revcast writeback (into the Salesforce sandbox)"
+  row "whole run" run "-" "revcast run (extract → transform → forecast → report → writeback)"
+  inc_ratio=$(awk -v a="$(median <"$work/incremental.wall")" -v b="$(median <"$work/run.wall")" 'BEGIN{printf "%.0f%% of whole", 100*a/b}')
+  row "incremental run (1% changed)" incremental "$inc_ratio" "revcast run after the sandbox changed 1% of records ($(median <"$work/incremental.recs") landed)"
+  kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null || true; sandbox_pid=""
+done
