@@ -3,6 +3,7 @@ package transform
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -73,6 +74,17 @@ left join erp_customers c on c.customer_id = o.customer_id
 where o.order_date < ?::date and o.status <> 'cancelled'
 order by o.order_id`
 
+// collectionsBookingLagsSQL: every opportunity won with a close date before t, and the first
+// invoice (issued before t, not cancelled) of any non-cancelled order for it.
+const collectionsBookingLagsSQL = `
+select o.close_date, min(i.invoice_date) as first_invoice
+from opportunities o
+left join sales_orders so on so.opportunity_id = o.opportunity_id and so.status <> 'cancelled'
+left join invoices i on i.order_id = so.order_id and not coalesce(i.is_cancelled, false) and i.invoice_date < ?::date
+where o.is_won and o.close_date < ?::date
+group by o.opportunity_id, o.close_date
+order by o.opportunity_id`
+
 // CollectionsData is the collections model's input read from the warehouse, with the ids
 // that tie open items and unbilled orders back to invoices and orders.
 type CollectionsData struct {
@@ -89,8 +101,10 @@ type CollectionsData struct {
 // orders not fully invoiced by t, with their customers' payment terms. An invoice is open at
 // t if it was issued before t and not fully paid before t. Dispute flags exist only for the
 // extraction date, so they are used only when t is on or after the warehouse's as-of date;
-// for an earlier t every item follows its customer's distribution. Bookings are left empty:
-// the caller adds them from the bookings forecast when it has one.
+// for an earlier t every item follows its customer's distribution. The booking-to-first-
+// invoice history (Input.BookingLags) comes from the opportunities won before t (by close
+// date) and the first invoice of their orders. Bookings are left empty: the caller adds
+// them from the bookings forecast when it has one.
 func (w *Warehouse) CollectionsInput(ctx context.Context, t time.Time) (*CollectionsData, error) {
 	t = revcastDate(t)
 	conn, err := w.DB.Conn(ctx)
@@ -132,7 +146,7 @@ func (w *Warehouse) CollectionsInput(ctx context.Context, t time.Time) (*Collect
 			return nil, fmt.Errorf("collections input: invoices: %w", err)
 		}
 		disputed = disputed && out.Live
-		obs := collections.DelayObs{Customer: cust, Invoiced: invDate, Due: due, Disputed: disputed}
+		obs := collections.DelayObs{Customer: cust, Invoiced: invDate, Due: due, Disputed: disputed, Amount: amountBase}
 		if firstPaid.Valid {
 			obs.Paid = firstPaid.Time
 		}
@@ -185,6 +199,28 @@ func (w *Warehouse) CollectionsInput(ctx context.Context, t time.Time) (*Collect
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("collections input: orders: %w", err)
+	}
+	rows.Close()
+
+	rows, err = conn.QueryContext(ctx, collectionsBookingLagsSQL, t, t)
+	if err != nil {
+		return nil, fmt.Errorf("collections input: booking lags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var booked time.Time
+		var inv sql.NullTime
+		if err := rows.Scan(&booked, &inv); err != nil {
+			return nil, fmt.Errorf("collections input: booking lags: %w", err)
+		}
+		l := collections.LagObs{Ordered: booked}
+		if inv.Valid {
+			l.Invoiced = inv.Time
+		}
+		in.BookingLags = append(in.BookingLags, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("collections input: booking lags: %w", err)
 	}
 	return out, nil
 }
@@ -257,13 +293,15 @@ type CollectionsBacktestWeek struct {
 // week: mean absolute errors of the weekly cash, the model's bias (mean forecast - actual)
 // and the share of weeks whose actual lies in [P10, P90].
 type CollectionsScore struct {
-	Weeks          int     `json:"weeks"`
-	MeanActual     float64 `json:"mean_actual"`
-	MAE            float64 `json:"mae"`             // model's expected cash
-	MAEDueDate     float64 `json:"mae_due_date"`    // baseline: paid on the due date
-	MAEMedianDelay float64 `json:"mae_median"`      // baseline: customer's median delay
-	Bias           float64 `json:"bias"`            // mean(expected - actual)
-	Coverage80     float64 `json:"coverage_p10_90"` // share of weeks with P10 <= actual <= P90
+	Weeks           int     `json:"weeks"`
+	MeanActual      float64 `json:"mean_actual"`
+	MAE             float64 `json:"mae"`             // model's expected cash
+	MAEDueDate      float64 `json:"mae_due_date"`    // baseline: paid on the due date
+	MAEMedianDelay  float64 `json:"mae_median"`      // baseline: customer's median delay
+	Bias            float64 `json:"bias"`            // mean(expected - actual)
+	BiasDueDate     float64 `json:"bias_due_date"`   // mean(due-date baseline - actual)
+	BiasMedianDelay float64 `json:"bias_median"`     // mean(median baseline - actual)
+	Coverage80      float64 `json:"coverage_p10_90"` // share of weeks with P10 <= actual <= P90
 }
 
 // CollectionsBacktest is the collections model evaluated at several past origins.
@@ -274,6 +312,28 @@ type CollectionsBacktest struct {
 	Rows    []CollectionsBacktestWeek `json:"-"`
 	// K is the credibility constant chosen at each origin.
 	K []float64 `json:"k"`
+	// Skipped are the origins left out for want of payment history before them.
+	Skipped []time.Time `json:"skipped,omitempty"`
+}
+
+// ByOrigin scores each origin's weeks on their own (scope Total), in Origins order.
+func (bt *CollectionsBacktest) ByOrigin() []CollectionsScore {
+	out := make([]CollectionsScore, len(bt.Origins))
+	for i, o := range bt.Origins {
+		var rows []CollectionsBacktestWeek
+		for _, r := range bt.Rows {
+			if r.Origin.Equal(o) {
+				rows = append(rows, r)
+			}
+		}
+		out[i] = scoreCollections(rows, totalScope)
+	}
+	return out
+}
+
+// totalScope reads the Total scope of a backtest week for scoreCollections.
+func totalScope(r CollectionsBacktestWeek) [6]float64 {
+	return [6]float64{r.Actual, r.Expected, r.P10, r.P90, r.DueDate, r.Median}
 }
 
 // CollectionsBacktest runs the collections forecast at each origin (its input reconstructed
@@ -283,7 +343,9 @@ type CollectionsBacktest struct {
 // unbilled at the origin (scope Total). The baselines (collections.BaselineDueDate,
 // collections.BaselineCustomerMedian) are scored on the same weeks. Origins should lie at
 // least opts.Weeks weeks before the warehouse's as-of date, so that the actuals are complete,
-// and are best Mondays, so that the first forecast week starts at the origin.
+// and are best Mondays, so that the first forecast week starts at the origin. An origin
+// before any payment history (collections.ErrNoHistory) is skipped and listed in Skipped;
+// when every origin is, the error wraps collections.ErrNoHistory.
 func (w *Warehouse) CollectionsBacktest(ctx context.Context, origins []time.Time, opts collections.Options) (*CollectionsBacktest, error) {
 	bt := &CollectionsBacktest{}
 	weeks := opts.Weeks
@@ -298,6 +360,10 @@ func (w *Warehouse) CollectionsBacktest(ctx context.Context, origins []time.Time
 		}
 		in := data.Input
 		m, err := collections.Fit(in, opts)
+		if errors.Is(err, collections.ErrNoHistory) {
+			bt.Skipped = append(bt.Skipped, origin)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("collections backtest at %s: %w", origin.Format(revcast.DateLayout), err)
 		}
@@ -365,9 +431,10 @@ func (w *Warehouse) CollectionsBacktest(ctx context.Context, origins []time.Time
 	bt.AR = scoreCollections(bt.Rows, func(r CollectionsBacktestWeek) [6]float64 {
 		return [6]float64{r.ActualAR, r.ExpectedAR, r.P10AR, r.P90AR, r.DueDateAR, r.MedianAR}
 	})
-	bt.Total = scoreCollections(bt.Rows, func(r CollectionsBacktestWeek) [6]float64 {
-		return [6]float64{r.Actual, r.Expected, r.P10, r.P90, r.DueDate, r.Median}
-	})
+	bt.Total = scoreCollections(bt.Rows, totalScope)
+	if len(bt.Origins) == 0 && len(origins) > 0 {
+		return nil, fmt.Errorf("collections backtest: every origin from %s: %w", revcastDate(origins[0]).Format(revcast.DateLayout), collections.ErrNoHistory)
+	}
 	return bt, nil
 }
 
@@ -383,6 +450,8 @@ func scoreCollections(rows []CollectionsBacktestWeek, get func(CollectionsBackte
 		s.Bias += v[1] - v[0]
 		s.MAEDueDate += math.Abs(v[4] - v[0])
 		s.MAEMedianDelay += math.Abs(v[5] - v[0])
+		s.BiasDueDate += v[4] - v[0]
+		s.BiasMedianDelay += v[5] - v[0]
 		if v[2] <= v[0]+1e-9 && v[0] <= v[3]+1e-9 {
 			s.Coverage80++
 		}
@@ -394,6 +463,8 @@ func scoreCollections(rows []CollectionsBacktestWeek, get func(CollectionsBackte
 		s.Bias /= n
 		s.MAEDueDate /= n
 		s.MAEMedianDelay /= n
+		s.BiasDueDate /= n
+		s.BiasMedianDelay /= n
 		s.Coverage80 /= n
 	}
 	return s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -233,11 +234,16 @@ type RenewalBacktest struct {
 	ActualRenewalBase   float64 `json:"actual_renewal_base"`
 }
 
+// ErrNoDecidedTerms is returned by RenewalBacktest when no term ending in the horizon has
+// been decided (renewed or churned) since.
+var ErrNoDecidedTerms = errors.New("no decided term ends in the horizon")
+
 // RenewalBacktest fits the renewal model as of t (RenewalInput, renewal.Fit), scores the
 // terms ending in [t, t + horizonMonths) that are decided today (status renewed or
 // churned) and compares with the outcomes: renewal.Metrics (AUC, Brier, log-loss, ECE) of
 // the model and of the baseline "renewal rate by auto-renew flag" from the same history,
-// and the expected against the actual renewal value.
+// and the expected against the actual renewal value. Too little history to fit wraps
+// renewal.ErrTooFewOutcomes; nothing to score, ErrNoDecidedTerms.
 func (w *Warehouse) RenewalBacktest(ctx context.Context, t time.Time, horizonMonths int, opts renewal.Options) (*RenewalBacktest, error) {
 	data, err := w.RenewalInput(ctx, t, horizonMonths)
 	if err != nil {
@@ -256,7 +262,7 @@ func (w *Warehouse) RenewalBacktest(ctx context.Context, t time.Time, horizonMon
 		}
 	}
 	if len(scored) == 0 {
-		return nil, fmt.Errorf("renewal backtest at %s: no decided term ends in the horizon", data.AsOf.Format(revcast.DateLayout))
+		return nil, fmt.Errorf("renewal backtest at %s: %w", data.AsOf.Format(revcast.DateLayout), ErrNoDecidedTerms)
 	}
 	// actual renewal values come from the successors: re-read them for the scored terms
 	succ, err := w.renewalValues(ctx)

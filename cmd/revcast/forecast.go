@@ -36,9 +36,15 @@ func newForecastCmd(m *Main) *cobra.Command {
 (opportunity_history, payments, receivables, stock), fit the calibrated win-probability and
 close-timing models on deals closed before the as-of date, score every open opportunity and
 simulate the bookings of each month and fiscal quarter in the horizon per segment, beside
-the CRM's stage-weighted pipeline and the reps' commit. Results go to forecast_runs,
-forecast_opportunities and forecast_periods, keyed by run id and kept across runs; the
-config's forecast.seed makes a rerun on the same data identical.`,
+the CRM's stage-weighted pipeline and the reps' commit. Then forecast cash collections by
+week for 13 weeks (open receivables, won orders not invoiced yet and the bookings still
+expected), the renewal of contracts ending in the next 12 months, and monthly bookings and
+revenue per region (AutoETS and Theta combined, 80% and 95% intervals, from the complete
+months before the as-of date; at least 12 months ahead). Results go to forecast_runs,
+forecast_opportunities, forecast_periods, collections_forecast, renewal_forecast and
+timeseries_forecast, keyed by run id and kept across runs; the config's forecast.seed makes
+a rerun on the same data identical. A model without enough history (payments, decided
+renewals, two complete months) is skipped with a warning.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := m.loadConfig()
@@ -63,11 +69,13 @@ config's forecast.seed makes a rerun on the same data identical.`,
 
 // forecastOutcome is what a forecast run produced, for printing.
 type forecastOutcome struct {
-	RunID   string
-	AsOf    forecast.Day
-	Model   *forecast.Model
-	Result  *forecast.Result
-	Elapsed time.Duration
+	RunID       string
+	AsOf        forecast.Day
+	Model       *forecast.Model
+	Result      *forecast.Result
+	Collections *collections.Forecast         // nil without payment history
+	Timeseries  *transform.TimeseriesForecast // nil without two complete months
+	Elapsed     time.Duration
 }
 
 // maxTrainingSnapshotRows bounds the snapshot rows read for training; larger pipelines are
@@ -180,13 +188,20 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	if err := w.SaveForecast(ctx, run, res.Deals, res.Periods); err != nil {
 		return nil, err
 	}
-	// Cash collections (13 weeks, from open AR and won-but-unbilled orders) and renewals
-	// (contracts ending in 12 months) on the same run id. Forecast bookings are not fed to
-	// collections yet: its bookings component stays empty.
+	// Cash collections (13 weeks, from open AR, won-but-unbilled orders and the bookings
+	// still expected), renewals (contracts ending in 12 months) and the monthly bookings and
+	// revenue series on the same run id. Too little history for one of them (a young
+	// company, a tiny demo) leaves its table without this run's rows and says so; the
+	// bookings forecast stands.
 	t = time.Now()
-	// Too little history for either model (a young company, a tiny demo) leaves its table
-	// without this run's rows and says so; the bookings forecast stands.
-	_, err = w.ForecastCollections(ctx, revcast.RunID(run.RunID), asOf.Time(), nil, collections.Options{Seed: uint64(cfg.Forecast.Seed)})
+	copts := collections.Options{Seed: uint64(cfg.Forecast.Seed)}
+	until := collections.WindowEnd(asOf.Time(), copts.Weeks)
+	toCome, err := bookingsToCome(model, asOf, open, data.Outcomes, res, fo.Calendar, until)
+	if err != nil {
+		return nil, fmt.Errorf("collections forecast: expected bookings: %w", err)
+	}
+	bookings := collections.SpreadBookings(asOf.Time(), until, toCome)
+	cf, err := w.ForecastCollections(ctx, revcast.RunID(run.RunID), asOf.Time(), bookings, copts)
 	if errors.Is(err, collections.ErrNoHistory) {
 		m.Logger.Warn("no collections forecast: too little payment history", "err", err)
 	} else if err != nil {
@@ -199,8 +214,71 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 		return nil, fmt.Errorf("renewal forecast: %w", err)
 	}
 	m.Logger.Info("forecast collections and renewals", "seconds", since(t))
+	t = time.Now()
+	ts, err := w.ForecastTimeseries(ctx, revcast.RunID(run.RunID), asOf.Time(), timeseriesHorizon(asOf, res))
+	if errors.Is(err, transform.ErrTooFewMonths) {
+		m.Logger.Warn("no time-series forecast: too few complete months of bookings and revenue", "err", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("time-series forecast: %w", err)
+	} else {
+		for _, s := range ts.Skipped {
+			m.Logger.Warn("time-series forecast: series skipped, fewer than 2 complete months", "series", s)
+		}
+		m.Logger.Info("forecast monthly bookings and revenue", "series", len(ts.Series), "horizon_months", ts.Horizon, "seconds", since(t))
+	}
 	m.Logger.Info("saved forecast", "run_id", run.RunID, "as_of", asOf.String(), "seconds", since(start))
-	return &forecastOutcome{RunID: run.RunID, AsOf: asOf, Model: model, Result: res, Elapsed: time.Since(start)}, nil
+	return &forecastOutcome{RunID: run.RunID, AsOf: asOf, Model: model, Result: res, Collections: cf, Timeseries: ts, Elapsed: time.Since(start)}, nil
+}
+
+// bookingsToCome returns the bookings expected from asOf until the day before until (the
+// end of the collections window) that have not closed yet, for the collections forecast's
+// bookings component:
+//
+//   - open deals, week by week: the same model and factors as forecast_periods evaluated on
+//     weekly periods (moments only, no simulation), so each deal books when its close-timing
+//     distribution says — mostly near its CRM close date, which clusters at quarter ends,
+//     where a uniform spread of the month's total would put cash weeks too early;
+//   - deals not created yet, month by month: the total segment's new_deals_base of res,
+//     to be spread uniformly over the month's remaining days.
+func bookingsToCome(model *forecast.Model, asOf forecast.Day, open []forecast.Snapshot, outcomes []forecast.Outcome,
+	res *forecast.Result, cal forecast.Calendar, until time.Time) ([]collections.BookingPeriod, error) {
+	var weeks []forecast.Period
+	end := forecast.DayOf(until) - 1
+	for d := asOf; d <= end; {
+		e := min(forecast.DayOf(collections.FirstMonday(d.Time().AddDate(0, 0, 1)))-1, end)
+		weeks = append(weeks, forecast.Period{Name: d.String(), Kind: "week", Start: d, End: e})
+		d = e + 1
+	}
+	var out []collections.BookingPeriod
+	if len(weeks) > 0 && len(open) > 0 {
+		wk, err := model.Forecast(asOf, open, outcomes, forecast.ForecastOptions{
+			Periods: weeks, Calendar: cal, TotalOnly: true, NoNewDeals: true, Sims: -1})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range wk.Periods {
+			out = append(out, collections.BookingPeriod{Start: p.Period.Start.Time(), End: p.Period.End.Time(), Amount: p.Expected - p.Closed})
+		}
+	}
+	for _, p := range res.Periods {
+		if p.Period.Kind == "month" && p.SegmentType == "total" {
+			out = append(out, collections.BookingPeriod{Start: p.Period.Start.Time(), End: p.Period.End.Time(), Amount: p.NewDeals})
+		}
+	}
+	return out, nil
+}
+
+// timeseriesHorizon is the time-series forecast's horizon in months: from the month after
+// the last complete month before asOf through the last month of the bookings forecast's
+// horizon, and at least 12 (a year: the seasonal cycle).
+func timeseriesHorizon(asOf forecast.Day, res *forecast.Result) int {
+	first := transform.LastCompleteMonth(asOf.Time()).AddDate(0, 1, 0)
+	h := 12
+	for _, p := range res.Periods {
+		e := p.Period.End.Time()
+		h = max(h, (e.Year()-first.Year())*12+int(e.Month())-int(first.Month())+1)
+	}
+	return h
 }
 
 func round(x float64, digits int) float64 {
@@ -263,7 +341,39 @@ func (o *forecastOutcome) print(out io.Writer) {
 	mm := o.Model.Metrics
 	fmt.Fprintf(out, "\nWin model: %d training snapshots, held-out Brier %.3f, AUC %.3f; %d open deals scored in %.1fs.\n",
 		mm.WinRows+mm.WinCalibrationRows, mm.HeldOutBrier, mm.HeldOutAUC, len(o.Result.Deals), o.Elapsed.Seconds())
-	fmt.Fprintf(out, "Tables: forecast_runs, forecast_opportunities, forecast_periods (run_id = '%s').\n", o.RunID)
+	if c := o.Collections; c != nil {
+		tot, bk := c.Component(collections.ComponentTotal), c.Component(collections.ComponentBookings)
+		var sum, fromBookings float64
+		for k := range tot.Weeks {
+			sum += tot.Weeks[k].Expected
+			fromBookings += bk.Weeks[k].Expected
+		}
+		fmt.Fprintf(out, "Collections: %s expected in the %d weeks from %s, %s of it from bookings not closed yet.\n",
+			money(sum), len(tot.Weeks), c.FirstWeek.Format(revcast.DateLayout), money(fromBookings))
+	}
+	if ts := o.Timeseries; ts != nil {
+		for _, measure := range transform.TimeseriesMeasures {
+			var next12 float64
+			var first *transform.TimeseriesRow
+			for i := range ts.Rows {
+				r := &ts.Rows[i]
+				if r.Measure != measure || r.SegmentType != "total" {
+					continue
+				}
+				if r.H == 1 {
+					first = r
+				}
+				if r.H <= 12 {
+					next12 += r.Forecast
+				}
+			}
+			if first != nil {
+				fmt.Fprintf(out, "Monthly %s (%s): %s %s (80%% %s–%s), next 12 months %s.\n", measure, first.Method,
+					first.Month.Format("2006-01"), money(first.Forecast), money(first.Lo80), money(first.Hi80), money(next12))
+			}
+		}
+	}
+	fmt.Fprintf(out, "Tables: forecast_runs, forecast_opportunities, forecast_periods, collections_forecast, renewal_forecast, timeseries_forecast (run_id = '%s').\n", o.RunID)
 }
 
 // demoForecast runs the forecast inside the demo and prints the headline numbers.

@@ -31,8 +31,16 @@
 //
 // Unbilled orders are invoiced after L ~ the Kaplan-Meier of order-to-first-invoice lags,
 // given L >= days since the order, due after the customer's terms and paid after D ~ f_c.
-// Bookings (Input.Bookings) follow the same chain unconditioned, with the history's median
-// terms and f_pop.
+// Bookings (Input.Bookings) follow the same chain unconditioned, with what is known of a
+// booking whose customer and size are not: invoiced after L ~ the Kaplan-Meier of won
+// bookings' days to their first invoice (Input.BookingLags; bookings that never get an
+// order or invoice are the mass beyond MaxLag), due after T ~ the history's terms weighted
+// by invoice amount (large customers' longer terms carry most of the money), paid after
+// D ~ f_pop. SpreadBookings turns a bookings forecast's expected amounts still to close per
+// period into one Booking per day. Fed the bookings that actually came, the chain's cash
+// within 13 weeks is within 7-13% of the actual on the synthetic company
+// (transform.TestCollectionsBookingsChain); with the median terms and the order-to-invoice
+// lag it was 57-99% too high.
 //
 // # Intervals
 //

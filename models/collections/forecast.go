@@ -212,28 +212,40 @@ func (m *Model) customerCum(c string, cache map[string]cumDist) cumDist {
 //	P(bucket) = sum_L P(L | L >= a) * P(order + L + terms + D in bucket)
 func (m *Model) OrderProbs(o UnbilledOrder) []float64 {
 	dst := make([]float64, m.nb())
-	m.orderProbs(day(o.Ordered), o.Customer, o.TermsDays, true, dst, map[string]cumDist{})
+	m.orderProbs(m.Lag, day(o.Ordered), o.Customer, m.orderTerms(o), true, 1, dst, map[string]cumDist{})
 	return dst
 }
 
-func (m *Model) orderProbs(ordered int, customer string, terms int, condition bool, dst []float64, cache map[string]cumDist) {
-	if terms <= 0 {
-		terms = m.TermsDays
+// orderTerms returns the order's payment terms, or the history's median when it has none.
+func (m *Model) orderTerms(o UnbilledOrder) int {
+	if o.TermsDays <= 0 {
+		return m.TermsDays
 	}
-	lag := m.Lag
+	return o.TermsDays
+}
+
+// orderProbs adds scale times the bucket probabilities of an order's cash — invoiced after
+// L ~ lag (conditioned on L >= days since ordered when condition), due terms days later,
+// paid after the customer's distribution (the population's for customer "") — to dst.
+func (m *Model) orderProbs(lag Dist, ordered int, customer string, terms int, condition bool, scale float64, dst []float64, cache map[string]cumDist) {
 	from := 0
 	s := 1.0
 	if condition {
 		from = max(m.asOf-ordered, 0)
 		s = lag.Survival(from)
 		if s < 1e-12 {
-			dst[m.opts.Weeks+2]++
+			dst[m.opts.Weeks+2] += scale
 			return
 		}
 	}
+	s /= scale
 	var cd cumDist
 	if customer == "" {
-		cd = newCum(m.Population)
+		var ok bool
+		if cd, ok = cache["\x00population"]; !ok {
+			cd = newCum(m.Population)
+			cache["\x00population"] = cd
+		}
 	} else {
 		cd = m.customerCum(customer, cache)
 	}
@@ -248,12 +260,21 @@ func (m *Model) orderProbs(ordered int, customer string, terms int, condition bo
 }
 
 // BookingProbs returns the bucket probabilities of the cash of a booking on b.Date:
-// ordered on that day, invoiced after L ~ Lag (unconditioned), due after the history's
-// median terms, paid D ~ Population days late.
+// invoiced after L ~ BookingLag (booking to first invoice, unconditioned; the order-to-
+// invoice Lag without booking history), due T ~ BookingTerms days later (the history's
+// amount-weighted terms), paid D ~ Population days late:
+//
+//	P(bucket) = sum_T P(T) sum_L P(L) P(date + L + T + D in bucket)
 func (m *Model) BookingProbs(b Booking) []float64 {
 	dst := make([]float64, m.nb())
-	m.orderProbs(day(b.Date), "", 0, false, dst, nil)
+	m.bookingProbs(day(b.Date), dst, map[string]cumDist{})
 	return dst
+}
+
+func (m *Model) bookingProbs(booked int, dst []float64, cache map[string]cumDist) {
+	for i, t := range m.BookingTerms.Days {
+		m.orderProbs(m.BookingLag, booked, "", t, false, m.BookingTerms.Weight[i], dst, cache)
+	}
 }
 
 // Forecast returns the weekly collections forecast of in's open items, unbilled orders and
@@ -315,7 +336,7 @@ func (m *Model) Forecast(in Input) (*Forecast, error) {
 			continue
 		}
 		clear(p)
-		m.orderProbs(day(o.Ordered), o.Customer, o.TermsDays, true, p, cache)
+		m.orderProbs(m.Lag, day(o.Ordered), o.Customer, m.orderTerms(o), true, 1, p, cache)
 		add(1, o.Amount, p)
 	}
 	for _, b := range in.Bookings {
@@ -323,7 +344,7 @@ func (m *Model) Forecast(in Input) (*Forecast, error) {
 			continue
 		}
 		clear(p)
-		m.orderProbs(day(b.Date), "", 0, false, p, cache)
+		m.bookingProbs(day(b.Date), p, cache)
 		add(2, b.Amount, p)
 	}
 

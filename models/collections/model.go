@@ -18,6 +18,9 @@ type DelayObs struct {
 	Due      time.Time
 	Paid     time.Time // first payment date before the as-of date; zero when unpaid at the as-of date
 	Disputed bool      // the invoice was disputed (its own, slower distribution)
+	// Amount (base currency) weights the invoice's payment terms in the terms distribution
+	// that bookings use (Model.BookingTerms); 0 counts as 1.
+	Amount float64
 }
 
 // RemainderObs is one partly paid invoice of the history: the date of its first payment and
@@ -57,7 +60,7 @@ type UnbilledOrder struct {
 }
 
 // Booking is expected new business: Amount (base currency) expected to be booked on Date,
-// e.g. a week's expected bookings on the week's middle day.
+// e.g. a day's share of a bookings forecast (SpreadBookings).
 type Booking struct {
 	Date   time.Time
 	Amount float64
@@ -73,6 +76,12 @@ type Input struct {
 	Open       []OpenItem
 	Unbilled   []UnbilledOrder
 	Bookings   []Booking
+	// BookingLags is the history of won bookings: Ordered = the booking (close) date,
+	// Invoiced = the date of the first invoice of any of its orders, zero when none before
+	// AsOf. When given, bookings are invoiced after the Kaplan-Meier of these lags, which
+	// also counts bookings that never reach an invoice (no order; mass beyond MaxLag), instead
+	// of the order-to-invoice Lag.
+	BookingLags []LagObs
 }
 
 // Options controls Fit and the forecast. The zero value gives the defaults.
@@ -181,6 +190,15 @@ type Model struct {
 	Lag Dist `json:"lag"`
 	// TermsDays is the median of due date - invoice date over the history (0 without history).
 	TermsDays int `json:"terms_days"`
+	// BookingTerms is the distribution of due date - invoice date over the history's
+	// invoices weighted by amount (DelayObs.Amount), which bookings — whose customer and
+	// size are unknown — use: P(terms = Days[i]) = Weight[i]. Large customers often have
+	// longer terms, so the amount-weighted terms can differ much from the median.
+	BookingTerms Terms `json:"booking_terms"`
+	// BookingLag is the Kaplan-Meier distribution of days from a won booking to its first
+	// invoice when Input.BookingLags is given (BookingLagFromHistory), else Lag.
+	BookingLag            Dist `json:"booking_lag"`
+	BookingLagFromHistory bool `json:"booking_lag_from_history"`
 	// MedianLag is the median observed order-to-invoice lag (naive: invoiced orders only),
 	// for the baselines.
 	MedianLag int `json:"median_lag"`
@@ -210,15 +228,17 @@ func dayTime(d int) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 // ErrNoHistory is returned when there is no payment history to estimate from.
 var ErrNoHistory = errors.New("collections: no payment history before the as-of date")
 
-// Fit estimates the distributions from in's history (Delays, Remainders, Lags) as of
-// in.AsOf:
+// Fit estimates the distributions from in's history (Delays, Remainders, Lags,
+// BookingLags) as of in.AsOf:
 //
 //   - the population days-late distribution f_pop: KaplanMeier of every undisputed invoice
 //     (paid: days late = paid - due; unpaid: censored at as-of - due);
 //   - per customer, its own KaplanMeier completed with the population tail (Dist.Complete),
 //     weighted by credibility in Model.CustomerDist;
 //   - the credibility constant K: Options.K, or ChooseK's cross-validated choice;
-//   - the disputed, remainder and order-to-invoice lag distributions (see Model).
+//   - the disputed, remainder and order-to-invoice lag distributions (see Model);
+//   - for bookings: the amount-weighted terms distribution (BookingTerms) and the
+//     KaplanMeier of booking-to-first-invoice lags (BookingLag; Lag without BookingLags).
 //
 // It returns ErrNoHistory when in.Delays holds no invoice before AsOf. It panics on invalid
 // options.
@@ -292,12 +312,20 @@ func Fit(in Input, opts Options) (*Model, error) {
 
 	// terms
 	var terms []int
+	termWeight := map[int]float64{}
 	for _, o := range in.Delays {
 		if !o.Invoiced.IsZero() && day(o.Invoiced) < asOf {
-			terms = append(terms, day(o.Due)-day(o.Invoiced))
+			v := max(day(o.Due)-day(o.Invoiced), 0)
+			terms = append(terms, v)
+			wt := o.Amount
+			if !(wt > 0) || math.IsInf(wt, 0) {
+				wt = 1
+			}
+			termWeight[v] += wt
 		}
 	}
 	m.TermsDays = median(terms)
+	m.BookingTerms = newTerms(termWeight, m.TermsDays)
 
 	// partial remainders
 	var rt []int
@@ -342,6 +370,13 @@ func Fit(in Input, opts Options) (*Model, error) {
 		m.Lag.P[0], m.Lag.Beyond, m.Lag.Open = 1, 0, 0 // no orders seen: invoice on order
 	}
 	m.MedianLag = median(lexact)
+
+	// booking-to-first-invoice lag (never invoiced: censored, so beyond MaxLag once old)
+	m.BookingLag = m.Lag
+	if bt, bc := lagObservations(in.BookingLags, asOf); len(bt) > 0 {
+		m.BookingLag, _ = KaplanMeier(bt, bc, 0, opts.MaxLag)
+		m.BookingLagFromHistory = true
+	}
 	return m, nil
 }
 
@@ -433,4 +468,50 @@ func (m *Model) CustomerMedian(customer string) int {
 		return cf.median
 	}
 	return m.PopulationMedian
+}
+
+// lagObservations turns lag history into Kaplan-Meier input as of day asOf: exact days from
+// Ordered to Invoiced when invoiced before asOf (negative lags count as 0), else censored
+// at asOf - Ordered; rows ordered on or after asOf are left out.
+func lagObservations(lags []LagObs, asOf int) (t []int, censored []bool) {
+	for _, l := range lags {
+		od := day(l.Ordered)
+		if od >= asOf {
+			continue
+		}
+		if !l.Invoiced.IsZero() && day(l.Invoiced) < asOf {
+			t = append(t, max(day(l.Invoiced)-od, 0))
+			censored = append(censored, false)
+		} else {
+			t = append(t, asOf-od)
+			censored = append(censored, true)
+		}
+	}
+	return t, censored
+}
+
+// Terms is a discrete distribution of payment terms in days: P(terms = Days[i]) = Weight[i],
+// the weights summing to 1, Days ascending.
+type Terms struct {
+	Days   []int     `json:"days"`
+	Weight []float64 `json:"weight"`
+}
+
+// newTerms normalises weights per terms value into a Terms; without any it puts all the
+// mass on fallback.
+func newTerms(w map[int]float64, fallback int) Terms {
+	var t Terms
+	total := 0.0
+	for d, v := range w {
+		t.Days = append(t.Days, d)
+		total += v
+	}
+	if total <= 0 {
+		return Terms{Days: []int{fallback}, Weight: []float64{1}}
+	}
+	slices.Sort(t.Days)
+	for _, d := range t.Days {
+		t.Weight = append(t.Weight, w[d]/total)
+	}
+	return t
 }
