@@ -14,7 +14,7 @@ DEMO_DIR  ?= ./demo
 STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-short bench lint check-tools clean assets
+.PHONY: all build demo test test-short bench bench-m3 bench-compare lint check-tools clean assets
 
 all: build
 
@@ -48,6 +48,12 @@ bench: build
 	GO='$(GO)' TAGS='$(TAGS)' ./bench/go-bench.sh
 	./bench/pipeline.sh ./$(BIN) $(BENCH_SCALES) | tee bench/results/pipeline.txt
 	./bench/m3.sh ./$(BIN)
+	./bench/compare.sh ./$(BIN)
+
+# The M3 accuracy table alone, and the side-by-side comparison alone.
+bench-m3: build
+	./bench/m3.sh ./$(BIN)
+bench-compare: build
 	./bench/compare.sh ./$(BIN)
 
 lint: check-tools assets

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,7 +120,7 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"fc_stage", "fc_deal", "fc_history"} {
+	for _, name := range featureTables {
 		q, err := featureSQL(name)
 		if err != nil {
 			return nil, err
@@ -149,11 +150,18 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 			}
 		}
 	}
-	for _, t := range []string{"fc_history", "fc_deal", "fc_stage", "fc_dates", "fc_dates_all", "fc_account_matches", "fc_serving_plants"} {
+	for _, t := range append(slices.Clone(featureTables), "fc_dates", "fc_dates_all", "fc_account_matches", "fc_serving_plants") {
 		_ = exec("cleanup", "drop table if exists temp."+t)
 	}
 	return out, nil
 }
+
+// featureTables are the sql/features queries built as temp tables, in order, before the
+// snapshot query (fc_snapshots.sql) runs over chunks of dates: the deals, their history
+// and the date-independent track records the snapshot query joins as of each date.
+var featureTables = []string{"fc_stage", "fc_deal", "fc_history",
+	"fc_owner_record", "fc_account_record", "fc_company_record", "fc_bookings",
+	"fc_pay", "fc_invoice_paid", "fc_invoice_payments", "fc_case_count"}
 
 // featureSQL returns sql/features/<name>.sql.
 func featureSQL(name string) (string, error) {

@@ -52,6 +52,15 @@ func Open(ctx context.Context, path string, readOnly bool) (*Warehouse, error) {
 		db.Close()
 		return nil, fmt.Errorf("open warehouse %s: %w", path, friendlyLockError(err))
 	}
+	// DuckDB plans an ASOF join as a nested loop when it estimates at most
+	// asof_loop_join_threshold (default 64) rows on its left side. The estimate is often
+	// that low for a filtered input that is in fact large (a chunk of snapshot dates held
+	// 44k deals), and the loop against a million-row right side then runs for minutes.
+	// The sort-merge ASOF join costs little even for truly small inputs: always use it.
+	if _, err := db.ExecContext(ctx, `set global asof_loop_join_threshold = 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+	}
 	if !readOnly {
 		if err := w.exec(ctx, bootstrapSQL); err != nil {
 			db.Close()

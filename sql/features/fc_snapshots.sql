@@ -1,7 +1,9 @@
 -- fc_snapshots: what was known about each open opportunity at each snapshot date: stage, timing, history events, owner and account track record, the ERP customer's payment behaviour and stock.
 -- grain: one row per snapshot date per opportunity open at 00:00 UTC of that date
 -- key: snapshot_date, opportunity_id
--- sources: fc_dates, fc_deal, fc_history, fc_stage (temp tables), payments, invoices, cases
+-- sources: fc_dates, fc_deal, fc_history, fc_stage and the track records fc_owner_record,
+--   fc_account_record, fc_company_record, fc_bookings, fc_pay, fc_invoice_paid,
+--   fc_invoice_payments, fc_case_count (temp tables built before it)
 --
 -- Run by transform.Warehouse.Snapshots after fc_deal, fc_stage and fc_history. fc_dates
 -- lists the snapshot dates (day = days since 1970-01-01) with a sampling modulus: a date with
@@ -57,70 +59,13 @@ state as (
     join fc_history h on h.opportunity_id = o.opportunity_id and h.t < o.ts
     group by o.snapshot_date, o.day, o.opportunity_id
 ),
-closed as (
-    select owner_id, account_id, close_day, is_won, amount_base, type
-    from fc_deal
-    where close_day is not null
-),
-owner_record as (
-    select owner_id, close_day,
-           sum(sum(is_won::int)) over w as wins, sum(count(*)) over w as n
-    from closed where owner_id is not null
-    group by owner_id, close_day
-    window w as (partition by owner_id order by close_day)
-),
-account_record as (
-    select account_id, close_day,
-           sum(sum(is_won::int)) over w as wins, sum(count(*)) over w as n
-    from closed where account_id is not null
-    group by account_id, close_day
-    window w as (partition by account_id order by close_day)
-),
-company_record as (
-    select close_day, sum(sum(is_won::int)) over w as wins, sum(count(*)) over w as n
-    from closed
-    group by close_day
-    window w as (order by close_day)
-),
-bookings as (
-    select account_id, close_day, sum(sum(amount_base)) over w as won_base
-    from closed where is_won and account_id is not null and type <> 'renewal'
-    group by account_id, close_day
-    window w as (partition by account_id order by close_day)
-),
-pay as (
-    select p.customer_id, p.payment_date,
-           sum(sum(date_diff('day', i.due_date, p.payment_date))) over w as sum_late,
-           sum(count(*)) over w as n
-    from payments p
-    join invoices i on i.invoice_id = p.invoice_id
-    where p.customer_id is not null and i.due_date is not null and p.payment_date is not null
-    group by p.customer_id, p.payment_date
-    window w as (partition by p.customer_id order by p.payment_date)
-),
-invoice_paid as (
-    select i.invoice_id, i.customer_id, i.invoice_date, i.due_date,
-           cast(i.amount_base as double) as amount_base,
-           case when coalesce(sum(p.amount), 0) >= i.amount - 0.01 then max(p.payment_date) end as paid_date
-    from invoices i
-    left join payments p on p.invoice_id = i.invoice_id
-    where not coalesce(i.is_cancelled, false) and i.customer_id is not null
-    group by i.invoice_id, i.customer_id, i.invoice_date, i.due_date, i.amount_base, i.amount
-),
-invoice_payments as (
-    select invoice_id, payment_date,
-           sum(sum(cast(amount_base as double))) over (partition by invoice_id order by payment_date) as paid_base
-    from payments
-    where invoice_id is not null and payment_date is not null
-    group by invoice_id, payment_date
-),
 ar_items as (
     select d.snapshot_date, ip.customer_id, ip.due_date,
            greatest(ip.amount_base - coalesce(pp.paid_base, 0), 0) as open_base
     from (select distinct snapshot_date from dates) d
-    join invoice_paid ip on ip.invoice_date < d.snapshot_date
+    join fc_invoice_paid ip on ip.invoice_date < d.snapshot_date
                         and (ip.paid_date is null or ip.paid_date >= d.snapshot_date)
-    asof left join invoice_payments pp on pp.invoice_id = ip.invoice_id and d.snapshot_date > pp.payment_date
+    asof left join fc_invoice_payments pp on pp.invoice_id = ip.invoice_id and d.snapshot_date > pp.payment_date
 ),
 ar as (
     select snapshot_date, customer_id,
@@ -129,11 +74,6 @@ ar as (
            coalesce(sum(open_base) filter (where due_date < snapshot_date - 30), 0) as overdue30_base
     from ar_items
     group by snapshot_date, customer_id
-),
-case_count as (
-    select account_id, created_date, sum(count(*)) over (partition by account_id order by created_date) as n
-    from cases where account_id is not null and created_date is not null
-    group by account_id, created_date
 ),
 base as (
     select
@@ -177,14 +117,14 @@ select
     round(coalesce(b1.won_base, 0) - coalesce(b0.won_base, 0), 2) as bookings_365d,
     round(coalesce(b0.won_base, 0) - coalesce(bm.won_base, 0), 2) as bookings_prior_365d
 from base b
-asof left join owner_record orr on orr.owner_id = b.owner_id and b.day > orr.close_day
-asof left join account_record arr on arr.account_id = b.account_id and b.day > arr.close_day
-asof left join company_record cr on b.day > cr.close_day
-asof left join pay pc on pc.customer_id = b.customer_id and b.snapshot_date > pc.payment_date
+asof left join fc_owner_record orr on orr.owner_id = b.owner_id and b.day > orr.close_day
+asof left join fc_account_record arr on arr.account_id = b.account_id and b.day > arr.close_day
+asof left join fc_company_record cr on b.day > cr.close_day
+asof left join fc_pay pc on pc.customer_id = b.customer_id and b.snapshot_date > pc.payment_date
 left join ar on ar.snapshot_date = b.snapshot_date and ar.customer_id = b.customer_id
-asof left join case_count c1 on c1.account_id = b.account_id and b.snapshot_date > c1.created_date
-asof left join case_count c0 on c0.account_id = b.account_id and b.d365 > c0.created_date
-asof left join bookings b1 on b1.account_id = b.account_id and b.day > b1.close_day
-asof left join bookings b0 on b0.account_id = b.account_id and b.day365 > b0.close_day
-asof left join bookings bm on bm.account_id = b.account_id and b.day730 > bm.close_day
+asof left join fc_case_count c1 on c1.account_id = b.account_id and b.snapshot_date > c1.created_date
+asof left join fc_case_count c0 on c0.account_id = b.account_id and b.d365 > c0.created_date
+asof left join fc_bookings b1 on b1.account_id = b.account_id and b.day > b1.close_day
+asof left join fc_bookings b0 on b0.account_id = b.account_id and b.day365 > b0.close_day
+asof left join fc_bookings bm on bm.account_id = b.account_id and b.day730 > bm.close_day
 order by b.snapshot_date, b.opportunity_id
