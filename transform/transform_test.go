@@ -229,3 +229,21 @@ func TestReadOnlyRejectsWrites(t *testing.T) {
 		t.Fatalf("read query: %v %v", res, err)
 	}
 }
+
+func TestOpenWith_SettingsReachDuckDB(t *testing.T) {
+	ctx := context.Background()
+	w, err := transform.OpenWith(ctx, filepath.Join(t.TempDir(), "w.duckdb"), false, transform.DBSettings{MemoryLimit: "256MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var limit, asof string
+	var threads int
+	if err := w.DB.QueryRowContext(ctx, `select current_setting('memory_limit'), current_setting('threads'), current_setting('asof_loop_join_threshold')`).Scan(&limit, &threads, &asof); err != nil {
+		t.Fatal(err)
+	}
+	// DuckDB reports 256MB (10^6 bytes) as 244.1 MiB.
+	if !strings.HasPrefix(limit, "244") || threads != 1 || asof != "0" {
+		t.Fatalf("memory_limit %q threads %d asof_loop_join_threshold %q; want 244.1 MiB, 1, 0", limit, threads, asof)
+	}
+}

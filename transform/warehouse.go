@@ -28,9 +28,23 @@ type Warehouse struct {
 	Now func() time.Time
 }
 
-// Open opens (creating if needed) the warehouse at path. A read-only warehouse rejects
-// every write statement; it must already exist.
+// DBSettings are DuckDB's resource limits for one process (zero values: DuckDB's defaults).
+type DBSettings struct {
+	// MemoryLimit caps DuckDB's buffer manager, e.g. "2GB" (DuckDB's default: 80% of RAM).
+	// Beyond it DuckDB spills to the data folder's .tmp; Go's own heap is not included.
+	MemoryLimit string
+	// Threads is DuckDB's worker threads (default: one per core).
+	Threads int
+}
+
+// Open opens (creating if needed) the warehouse at path with DuckDB's default limits. A
+// read-only warehouse rejects every write statement; it must already exist.
 func Open(ctx context.Context, path string, readOnly bool) (*Warehouse, error) {
+	return OpenWith(ctx, path, readOnly, DBSettings{})
+}
+
+// OpenWith is Open with resource limits.
+func OpenWith(ctx context.Context, path string, readOnly bool, set DBSettings) (*Warehouse, error) {
 	if readOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("warehouse %s does not exist yet: run 'revcast transform' (or 'revcast demo') first", path)
@@ -57,9 +71,18 @@ func Open(ctx context.Context, path string, readOnly bool) (*Warehouse, error) {
 	// that low for a filtered input that is in fact large (a chunk of snapshot dates held
 	// 44k deals), and the loop against a million-row right side then runs for minutes.
 	// The sort-merge ASOF join costs little even for truly small inputs: always use it.
-	if _, err := db.ExecContext(ctx, `set global asof_loop_join_threshold = 0`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+	settings := []string{`set global asof_loop_join_threshold = 0`}
+	if set.MemoryLimit != "" {
+		settings = append(settings, fmt.Sprintf(`set global memory_limit = '%s'`, strings.ReplaceAll(set.MemoryLimit, "'", "")))
+	}
+	if set.Threads > 0 {
+		settings = append(settings, fmt.Sprintf(`set global threads = %d`, set.Threads))
+	}
+	for _, q := range settings {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open warehouse %s: %s: %w", path, q, err)
+		}
 	}
 	if !readOnly {
 		if err := w.exec(ctx, bootstrapSQL); err != nil {

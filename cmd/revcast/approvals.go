@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revcast/revcast/reports/writeback"
-	"github.com/revcast/revcast/transform"
 )
 
 func init() { commands = append(commands, newApprovalsCmd) }
@@ -49,7 +48,7 @@ func newApprovalsListCmd(m *Main) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w, err := transform.Open(cmd.Context(), cfg.WarehousePath(), true)
+			w, err := cfg.OpenWarehouse(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
@@ -119,7 +118,7 @@ func newApprovalsDecideCmd(m *Main, approve bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w, err := transform.Open(cmd.Context(), cfg.WarehousePath(), false)
+			w, err := cfg.OpenWarehouse(cmd.Context(), false)
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revcast/revcast/reports/audit"
-	"github.com/revcast/revcast/transform"
 )
 
 func init() { commands = append(commands, newAuditCmd) }
@@ -30,7 +29,7 @@ hash: note it somewhere else and pass it later with --head to detect a rewritten
 			if err != nil {
 				return err
 			}
-			w, err := transform.Open(cmd.Context(), cfg.WarehousePath(), true)
+			w, err := cfg.OpenWarehouse(cmd.Context(), true)
 			if err != nil {
 				return err
 			}

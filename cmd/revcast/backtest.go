@@ -133,7 +133,7 @@ type backtestOutcome struct {
 
 func (m *Main) runBacktest(ctx context.Context, cfg *Config, asOfTime time.Time, o backtestOptions) error {
 	start := time.Now()
-	w, err := transform.Open(ctx, cfg.WarehousePath(), false)
+	w, err := cfg.OpenWarehouse(ctx, false)
 	if err != nil {
 		return err
 	}

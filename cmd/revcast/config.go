@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract"
 	"github.com/revcast/revcast/reports/writeback"
+	"github.com/revcast/revcast/transform"
 )
 
 // Config is revcast.yaml. Unknown keys, wrong types and missing required fields are usage
@@ -29,6 +31,7 @@ type Config struct {
 	BaseCurrency string          `yaml:"base_currency"`
 	Sources      []ast.Node      `yaml:"sources"`
 	Schedule     ScheduleConfig  `yaml:"schedule"`
+	Warehouse    WarehouseConfig `yaml:"warehouse"`
 	Forecast     ForecastConfig  `yaml:"forecast"`
 	Narrative    NarrativeConfig `yaml:"narrative"`
 	Writeback    WritebackConfig `yaml:"writeback"`
@@ -62,6 +65,21 @@ type JobConfig struct {
 	Cron    string   `yaml:"cron"`    // robfig/cron spec, five fields or a descriptor like @hourly
 	Command string   `yaml:"command"` // extract, transform, forecast, report, writeback or run
 	Sources []string `yaml:"sources"` // for extract and run: only these sources
+}
+
+// memoryLimitRE is the size syntax DuckDB's memory_limit accepts (number and unit).
+var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
+// WarehouseConfig limits the embedded DuckDB's resources (transform.DBSettings).
+type WarehouseConfig struct {
+	MemoryLimit string `yaml:"memory_limit"` // e.g. 2GB; "" is DuckDB's default, 80% of RAM
+	Threads     int    `yaml:"threads"`      // 0: one per core
+}
+
+// OpenWarehouse opens the config's warehouse with its warehouse: limits.
+func (c *Config) OpenWarehouse(ctx context.Context, readOnly bool) (*transform.Warehouse, error) {
+	return transform.OpenWith(ctx, c.WarehousePath(), readOnly, transform.DBSettings{
+		MemoryLimit: c.Warehouse.MemoryLimit, Threads: c.Warehouse.Threads})
 }
 
 // ForecastConfig parameterises the models.
@@ -196,6 +214,12 @@ func (c *Config) setDefaults() {
 }
 
 func (c *Config) validateSections(path string, sources map[string]bool) error {
+	if ml := c.Warehouse.MemoryLimit; ml != "" && !memoryLimitRE.MatchString(ml) {
+		return configError(path, nil, "warehouse.memory_limit %q: want a size such as 512MB, 2GB or 1.5GiB", ml)
+	}
+	if c.Warehouse.Threads < 0 {
+		return configError(path, nil, "warehouse.threads %d: want 0 (one per core) or more", c.Warehouse.Threads)
+	}
 	if m := c.Forecast.FiscalYearStartMonth; m < 1 || m > 12 {
 		return configError(path, nil, "forecast.fiscal_year_start_month %d: want 1-12", m)
 	}

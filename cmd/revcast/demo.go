@@ -210,7 +210,7 @@ func demoWritebackYAML() string {
 }
 
 func (m *Main) printDemoSummary(ctx context.Context, cfg *Config, o demoOptions, want map[string]int, results []extract.Result, total time.Duration) error {
-	w, err := transform.Open(ctx, cfg.WarehousePath(), true)
+	w, err := cfg.OpenWarehouse(ctx, true)
 	if err != nil {
 		return err
 	}

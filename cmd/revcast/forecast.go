@@ -95,7 +95,7 @@ func warehouseAsOf(ctx context.Context, w *transform.Warehouse) (time.Time, erro
 // runForecast loads the snapshots, fits, forecasts and saves one run.
 func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time) (*forecastOutcome, error) {
 	start := time.Now()
-	w, err := transform.Open(ctx, cfg.WarehousePath(), false)
+	w, err := cfg.OpenWarehouse(ctx, false)
 	if err != nil {
 		return nil, err
 	}

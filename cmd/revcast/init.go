@@ -176,6 +176,12 @@ schedule:
       command: run            # extract, transform, forecast, report, writeback or run
       # sources: [exports]    # extract only these
 
+# The embedded DuckDB warehouse's resources. Beyond memory_limit DuckDB spills to disk
+# (slower, but bounded); revcast's own Go memory comes on top.
+warehouse:
+  memory_limit: ""            # e.g. 2GB; "" = DuckDB's default, 80% of the machine's RAM
+  threads: 0                  # 0 = one per core
+
 forecast:
   fiscal_year_start_month: 1  # 1 = January
   horizon_quarters: 2

@@ -13,7 +13,6 @@ import (
 	"github.com/revcast/revcast"
 	reporthtml "github.com/revcast/revcast/reports/html"
 	"github.com/revcast/revcast/reports/narrative"
-	"github.com/revcast/revcast/transform"
 )
 
 func init() { commands = append(commands, newReportCmd) }
@@ -63,7 +62,7 @@ type reportResult struct {
 // the HTML file atomically and then stores the narratives (a short read-write open).
 func (m *Main) report(ctx context.Context, cfg *Config, out string) (*reportResult, error) {
 	start := time.Now()
-	w, err := transform.Open(ctx, cfg.WarehousePath(), true)
+	w, err := cfg.OpenWarehouse(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +105,7 @@ func (m *Main) report(ctx context.Context, cfg *Config, out string) (*reportResu
 		}
 	}
 
-	ww, err := transform.Open(ctx, cfg.WarehousePath(), false)
+	ww, err := cfg.OpenWarehouse(ctx, false)
 	if err != nil {
 		return res, fmt.Errorf("report written to %s, but its narratives were not stored: %w", path, err)
 	}

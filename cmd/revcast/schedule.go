@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/revcast/revcast/transform"
 )
 
 func init() { commands = append(commands, newScheduleCmd) }
@@ -79,7 +77,7 @@ func (m *Main) execJob(ctx context.Context, cfg *Config, job JobConfig) error {
 
 // recordRun appends r to meta.runs in the warehouse.
 func recordRun(ctx context.Context, cfg *Config, r RunRecord) error {
-	w, err := transform.Open(ctx, cfg.WarehousePath(), false)
+	w, err := cfg.OpenWarehouse(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ open the warehouse file (see 'revcast tables' for what is in it).`,
 			if err != nil {
 				return err
 			}
-			w, err := transform.Open(cmd.Context(), cfg.WarehousePath(), true)
+			w, err := cfg.OpenWarehouse(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ func newTablesCmd(m *Main) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w, err := transform.Open(cmd.Context(), cfg.WarehousePath(), true)
+			w, err := cfg.OpenWarehouse(cmd.Context(), true)
 			if err != nil {
 				return err
 			}

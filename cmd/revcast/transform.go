@@ -59,7 +59,7 @@ type transformSummary struct {
 
 // transform loads the lake, builds the models and runs the data tests.
 func (m *Main) transform(ctx context.Context, cfg *Config, asOf time.Time) (*transformSummary, error) {
-	w, err := transform.Open(ctx, cfg.WarehousePath(), false)
+	w, err := cfg.OpenWarehouse(ctx, false)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract/salesforce"
 	"github.com/revcast/revcast/reports/writeback"
-	"github.com/revcast/revcast/transform"
 )
 
 func init() {
@@ -106,7 +105,7 @@ func (m *Main) writeback(ctx context.Context, cfg *Config, o writebackOptions) (
 	if err != nil {
 		return nil, err
 	}
-	w, err := transform.Open(ctx, cfg.WarehousePath(), o.DryRun)
+	w, err := cfg.OpenWarehouse(ctx, o.DryRun)
 	if err != nil {
 		return nil, err
 	}
