@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -154,6 +155,35 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		_ = exec("cleanup", "drop table if exists temp."+t)
 	}
 	return out, nil
+}
+
+// MaxTrainingSnapshotRows bounds the snapshot rows read for training; larger pipelines
+// are sampled by opportunity (SnapshotDate.SampleMod), so the forecast's memory stays
+// bounded at any scale (1.5M rows ≈ 0.7 GB of forecast.Snapshot).
+const MaxTrainingSnapshotRows = 1_500_000
+
+// TrainingSnapshots reads the forecast's input as of asOf: the open pipeline at every
+// training day of the windowDays before it (forecast.TrainingDays), sampled with the
+// modulus that keeps those rows near MaxTrainingSnapshotRows (ceil(open deals × days /
+// MaxTrainingSnapshotRows), estimated from today's open deals), and every deal open at
+// asOf in full. It returns the dates read and the modulus (1: no sampling).
+func (w *Warehouse) TrainingSnapshots(ctx context.Context, asOf forecast.Day, windowDays int) (*SnapshotData, []SnapshotDate, int, error) {
+	days := forecast.TrainingDays(asOf, windowDays)
+	var nOpen int64
+	if err := w.DB.QueryRowContext(ctx, `select count(*) from opportunities where not is_closed`).Scan(&nOpen); err != nil {
+		return nil, nil, 0, fmt.Errorf("forecast: count open opportunities (run 'revcast transform' first): %w", err)
+	}
+	sampleMod := max(int(math.Ceil(float64(nOpen)*float64(len(days))/MaxTrainingSnapshotRows)), 1)
+	dates := make([]SnapshotDate, 0, len(days)+1)
+	for _, d := range days {
+		dates = append(dates, SnapshotDate{Day: d, SampleMod: sampleMod})
+	}
+	dates = append(dates, SnapshotDate{Day: asOf})
+	data, err := w.Snapshots(ctx, dates)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return data, dates, sampleMod, nil
 }
 
 // featureTables are the sql/features queries built as temp tables, in order, before the

@@ -51,13 +51,12 @@ import (
 // Settings of `revcast forecast` and forecast.Fit's defaults (models/forecast/model.go
 // Options.withDefaults, cmd/revcast/forecast.go).
 const (
-	windowDays              = 730
-	lagDays                 = 90
-	calibrationShare        = 0.25
-	maxWinRows              = 400_000
-	maxTrainingSnapshotRows = 1_500_000
-	winGradTol              = 1e-5
-	winMaxIter              = 2000
+	windowDays       = 730
+	lagDays          = 90
+	calibrationShare = 0.25
+	maxWinRows       = 400_000
+	winGradTol       = 1e-5
+	winMaxIter       = 2000
 	// forecast's lambdaFor: Lambda = max(lambdaFloor, lambdaRows / rows).
 	lambdaFloor = 1e-4
 	lambdaRows  = 3.0
@@ -94,20 +93,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	// Snapshots as cmd/revcast/forecast.go reads them.
-	days := forecast.TrainingDays(asOf, windowDays)
-	var nOpen int64
-	if err := w.DB.QueryRowContext(ctx, `select count(*) from opportunities where not is_closed`).Scan(&nOpen); err != nil {
-		return fmt.Errorf("count open opportunities (run 'revcast demo' or 'revcast transform' first): %w", err)
-	}
-	sampleMod := int(math.Ceil(float64(nOpen) * float64(len(days)) / maxTrainingSnapshotRows))
-	dates := make([]transform.SnapshotDate, 0, len(days)+1)
-	for _, d := range days {
-		dates = append(dates, transform.SnapshotDate{Day: d, SampleMod: sampleMod})
-	}
-	dates = append(dates, transform.SnapshotDate{Day: asOf})
+	// Snapshots as `revcast forecast` reads them.
 	t := time.Now()
-	data, err := w.Snapshots(ctx, dates)
+	data, dates, sampleMod, err := w.TrainingSnapshots(ctx, asOf, windowDays)
 	if err != nil {
 		return err
 	}

@@ -294,7 +294,7 @@ func (m *Main) backtestBookings(ctx context.Context, w *transform.Warehouse, cfg
 			origins[d] = true
 		}
 	}
-	sampleMod := int(math.Ceil(float64(nOpen) * float64(len(days)-len(origins)) / maxTrainingSnapshotRows))
+	sampleMod := int(math.Ceil(float64(nOpen) * float64(len(days)-len(origins)) / transform.MaxTrainingSnapshotRows))
 	dates := make([]transform.SnapshotDate, 0, len(days))
 	for _, d := range days {
 		sd := transform.SnapshotDate{Day: d, SampleMod: sampleMod}

@@ -78,10 +78,6 @@ type forecastOutcome struct {
 	Elapsed     time.Duration
 }
 
-// maxTrainingSnapshotRows bounds the snapshot rows read for training; larger pipelines are
-// sampled by opportunity (transform.SnapshotDate.SampleMod).
-const maxTrainingSnapshotRows = 1_500_000
-
 // warehouseAsOf returns meta.settings.as_of, the date the last transform aged its marts at.
 func warehouseAsOf(ctx context.Context, w *transform.Warehouse) (time.Time, error) {
 	var t sql.NullTime
@@ -110,20 +106,8 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	}
 	asOf := forecast.DayOf(asOfTime)
 	opts := forecast.Options{Features: forecast.Full}
-	window := 730
-	days := forecast.TrainingDays(asOf, window)
-	var nOpen int64
-	if err := w.DB.QueryRowContext(ctx, `select count(*) from opportunities where not is_closed`).Scan(&nOpen); err != nil {
-		return nil, fmt.Errorf("forecast: count open opportunities (run 'revcast transform' first): %w", err)
-	}
-	sampleMod := int(math.Ceil(float64(nOpen) * float64(len(days)) / maxTrainingSnapshotRows))
-	dates := make([]transform.SnapshotDate, 0, len(days)+1)
-	for _, d := range days {
-		dates = append(dates, transform.SnapshotDate{Day: d, SampleMod: sampleMod})
-	}
-	dates = append(dates, transform.SnapshotDate{Day: asOf})
 	t := time.Now()
-	data, err := w.Snapshots(ctx, dates)
+	data, dates, sampleMod, err := w.TrainingSnapshots(ctx, asOf, 730)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +162,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 			"new_deal_growth": res.Growth, "new_deal_lags_months": res.Lags, "sources": data.Sources,
 		},
 		DataWindow: map[string]any{
-			"as_of": asOf.String(), "snapshot_from": days[0].String(), "snapshot_days": len(dates),
+			"as_of": asOf.String(), "snapshot_from": dates[0].Day.String(), "snapshot_days": len(dates),
 			"train_from": model.Metrics.TrainFrom.String(), "train_to": model.Metrics.TrainTo.String(),
 			"calibration_from": model.Metrics.CalibrationFrom.String(), "opportunities": len(data.Outcomes),
 			"open_opportunities": len(open),
