@@ -14,10 +14,13 @@
 #     (wall clock)", "Maximum resident set size" of the revcast process).
 #   - Extraction throughput = records landed (the 'rows=' of every 'extracted stream' log
 #     line) / wall time of 'revcast extract --source S' (process start to exit, so it
-#     includes the OAuth handshake and the Parquet fsyncs).
+#     includes the OAuth handshake, the Parquet fsyncs and the time the sandbox takes to
+#     serve the pages), and in brackets records / CPU seconds (user + system) of the revcast
+#     process alone: what the client side could do against a faster server.
 #   - Incremental: after the whole run, the sandbox admin API changes 1% of the records of
 #     every Salesforce object and SAP entity set it serves (new modstamps), then 'revcast
-#     run' runs again on the same folder; ratio = incremental / whole.
+#     run' runs again on the same folder with forecast.refit_days: 7 (the nightly set-up:
+#     the model fitted by the whole run scores today's pipeline); ratio = incremental / whole.
 #
 # Usage: bench/pipeline.sh BIN [SCALE...]   (default scales: medium large; RUNS=3; PORT=8900)
 # Output: a table on stdout (also the lines of bench/results/pipeline.txt via 'make bench').
@@ -38,6 +41,7 @@ src_flags=(--source salesforce --source sap --source exports)
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 wall_of() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$1"; }
+cpu_of() { awk -F': ' '/User time|System time/ {s+=$2} END {print s}' "$1"; }
 rss_of() { awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$1"; }
 rows_of() { awk '/msg="extracted stream"/ { for (i=1;i<=NF;i++) if ($i ~ /^rows=/) { sub("rows=","",$i); s+=$i } } END {print s+0}' "$1"; }
 
@@ -47,6 +51,7 @@ timed() {
   (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err") \
     || { echo "bench: '$*' failed in $dir:" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
   wall_of "$work/time.txt" >>"$work/$name.wall"
+  cpu_of "$work/time.txt" >>"$work/$name.cpu"
   rss_of "$work/time.txt" >>"$work/$name.rss"
 }
 
@@ -68,9 +73,9 @@ mutate_one_percent() {
     done
 }
 
-printf '%-7s %-28s %5s %10s %10s %14s  %s\n' scale stage runs wall_s rss_mib throughput method
+printf '%-7s %-28s %5s %10s %10s %24s  %s\n' scale stage runs wall_s rss_mib throughput method
 for scale in "${scales[@]}"; do
-  rm -f "$work"/*.wall "$work"/*.rss "$work"/*.recs
+  rm -f "$work"/*.wall "$work"/*.rss "$work"/*.recs "$work"/*.cpu
   # generate + serve: until the sandbox prints its URLs
   t0=$(date +%s.%N)
   "$bin" sandbox --addr "127.0.0.1:$port" --scale "$scale" --split salesforce --seed 42 --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
@@ -100,6 +105,7 @@ for scale in "${scales[@]}"; do
     "$bin" init --dir "$d" --sandbox "http://127.0.0.1:$port" --exports "$work/exports" >/dev/null
     timed run "$d" "$bin" run "${src_flags[@]}"
     rows_of "$work/run.err" >>"$work/run.recs"
+    sed -i 's/refit_days: 0 /refit_days: 7 /' "$d/revcast.yaml"
     mutate_one_percent
     timed incremental "$d" "$bin" run "${src_flags[@]}"
     rows_of "$work/incremental.err" >>"$work/incremental.recs"
@@ -107,12 +113,13 @@ for scale in "${scales[@]}"; do
   done
 
   row() { # stage name throughput method
-    printf '%-7s %-28s %5s %10s %10s %14s  %s\n' "$scale" "$1" "$runs" "$(median <"$work/$2.wall")" "$(median <"$work/$2.rss")" "$3" "$4"
+    printf '%-7s %-28s %5s %10s %10s %24s  %s\n' "$scale" "$1" "$runs" "$(median <"$work/$2.wall")" "$(median <"$work/$2.rss")" "$3" "$4"
   }
-  printf '%-7s %-28s %5s %10s %10s %14s  %s\n' "$scale" "generate + serve (sandbox)" 1 "$gen" "$sandbox_rss" "-" "revcast sandbox, until it serves; RSS from /proc"
+  printf '%-7s %-28s %5s %10s %10s %24s  %s\n' "$scale" "generate + serve (sandbox)" 1 "$gen" "$sandbox_rss" "-" "revcast sandbox, until it serves; RSS from /proc"
   for s in "${sources[@]}"; do
     recs=$(median <"$work/extract_$s.recs")
-    tput=$(awk -v r="$recs" -v w="$(median <"$work/extract_$s.wall")" 'BEGIN{ if (w>0) printf "%.0f rec/s", r/w; else print "-" }')
+    tput=$(awk -v r="$recs" -v w="$(median <"$work/extract_$s.wall")" -v c="$(median <"$work/extract_$s.cpu")" \
+      'BEGIN{ if (w>0) printf "%.0fk rec/s (%.0fk/cpu-s)", r/w/1000, (c>0 ? r/c/1000 : 0); else print "-" }')
     row "extract $s ($recs rec)" "extract_$s" "$tput" "revcast extract --source $s"
   done
   row transform transform "-" "revcast transform (load lake + SQL models + data tests)"
@@ -121,6 +128,6 @@ for scale in "${scales[@]}"; do
   row writeback writeback "-" "revcast writeback (into the Salesforce sandbox)"
   row "whole run" run "-" "revcast run (extract → transform → forecast → report → writeback)"
   inc_ratio=$(awk -v a="$(median <"$work/incremental.wall")" -v b="$(median <"$work/run.wall")" 'BEGIN{printf "%.0f%% of whole", 100*a/b}')
-  row "incremental run (1% changed)" incremental "$inc_ratio" "revcast run after the sandbox changed 1% of records ($(median <"$work/incremental.recs") landed)"
+  row "incremental run (1% changed)" incremental "$inc_ratio" "revcast run (refit_days 7) after the sandbox changed 1% of records ($(median <"$work/incremental.recs") landed)"
   kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null || true; sandbox_pid=""
 done

@@ -87,6 +87,10 @@ type ForecastConfig struct {
 	FiscalYearStartMonth int   `yaml:"fiscal_year_start_month"` // 1 = January
 	HorizonQuarters      int   `yaml:"horizon_quarters"`
 	Seed                 int64 `yaml:"seed"`
+	// RefitDays > 0 reuses the last fitted model (forecast_models) while its as-of date
+	// is less than this many days before the run's: such runs only score today's pipeline
+	// (no training snapshots, no fit). 0 refits every run.
+	RefitDays int `yaml:"refit_days"`
 }
 
 // NarrativeConfig says where the LLM that writes the narrative is.
@@ -219,6 +223,9 @@ func (c *Config) validateSections(path string, sources map[string]bool) error {
 	}
 	if c.Warehouse.Threads < 0 {
 		return configError(path, nil, "warehouse.threads %d: want 0 (one per core) or more", c.Warehouse.Threads)
+	}
+	if c.Forecast.RefitDays < 0 {
+		return configError(path, nil, "forecast.refit_days %d: want 0 (refit every run) or a number of days", c.Forecast.RefitDays)
 	}
 	if m := c.Forecast.FiscalYearStartMonth; m < 1 || m > 12 {
 		return configError(path, nil, "forecast.fiscal_year_start_month %d: want 1-12", m)

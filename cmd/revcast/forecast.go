@@ -107,22 +107,44 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	asOf := forecast.DayOf(asOfTime)
 	opts := forecast.Options{Features: forecast.Full}
 	t := time.Now()
-	data, dates, sampleMod, err := w.TrainingSnapshots(ctx, asOf, 730)
-	if err != nil {
-		return nil, err
-	}
-	m.Logger.Info("built forecast snapshots", "dates", len(dates), "rows", len(data.Snapshots), "sample_mod", max(sampleMod, 1), "seconds", since(t))
-
-	t = time.Now()
-	model, err := forecast.Fit(data.Snapshots, data.Outcomes, asOf, opts)
-	if err != nil {
-		if errors.Is(err, forecast.ErrNoTrainingData) {
-			return nil, revcast.Errorf(revcast.EINVALID, "forecast as of %s: %v — the history must reach at least %d days before the as-of date", asOf, err, opts.LagDays+90)
+	// forecast.refit_days: score with a recent fit instead of refitting.
+	var reused *transform.SavedForecastModel
+	if cfg.Forecast.RefitDays > 0 {
+		if reused, err = w.LatestForecastModel(ctx, asOf, cfg.Forecast.RefitDays); err != nil {
+			return nil, err
 		}
-		return nil, err
 	}
-	m.Logger.Info("fitted forecast models", "win_rows", model.Metrics.WinRows, "close_rows", model.Metrics.CloseRows,
-		"held_out_brier", round(model.Metrics.HeldOutBrier, 4), "held_out_auc", round(model.Metrics.HeldOutAUC, 4), "seconds", since(t))
+	var (
+		data      *transform.SnapshotData
+		dates     []transform.SnapshotDate
+		sampleMod = 1
+		model     *forecast.Model
+	)
+	if reused != nil {
+		dates = []transform.SnapshotDate{{Day: asOf}}
+		if data, err = w.Snapshots(ctx, dates); err != nil {
+			return nil, err
+		}
+		model = reused.Model
+		m.Logger.Info("reused forecast model", "fitted_by_run", reused.RunID, "fitted_as_of", model.AsOf.String(),
+			"refit_days", cfg.Forecast.RefitDays, "open_rows", len(data.Snapshots), "seconds", since(t))
+	} else {
+		if data, dates, sampleMod, err = w.TrainingSnapshots(ctx, asOf, 730); err != nil {
+			return nil, err
+		}
+		m.Logger.Info("built forecast snapshots", "dates", len(dates), "rows", len(data.Snapshots), "sample_mod", max(sampleMod, 1), "seconds", since(t))
+
+		t = time.Now()
+		model, err = forecast.Fit(data.Snapshots, data.Outcomes, asOf, opts)
+		if err != nil {
+			if errors.Is(err, forecast.ErrNoTrainingData) {
+				return nil, revcast.Errorf(revcast.EINVALID, "forecast as of %s: %v — the history must reach at least %d days before the as-of date", asOf, err, opts.LagDays+90)
+			}
+			return nil, err
+		}
+		m.Logger.Info("fitted forecast models", "win_rows", model.Metrics.WinRows, "close_rows", model.Metrics.CloseRows,
+			"held_out_brier", round(model.Metrics.HeldOutBrier, 4), "held_out_auc", round(model.Metrics.HeldOutAUC, 4), "seconds", since(t))
+	}
 
 	var open []forecast.Snapshot
 	for i := range data.Snapshots {
@@ -144,8 +166,9 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	m.Logger.Info("forecast bookings", "open_deals", len(open), "period_rows", len(res.Periods), "sims", res.Sims, "seconds", since(t))
 
 	now := w.Now().UTC()
+	runID := string(revcast.NewRunID(now))
 	run := transform.Run{
-		RunID:     string(revcast.NewRunID(now)),
+		RunID:     runID,
 		Kind:      "forecast",
 		AsOf:      asOf.Time(),
 		CreatedAt: now,
@@ -160,6 +183,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 			"horizon_quarters": fo.Quarters, "sims": res.Sims, "sample_mod": max(sampleMod, 1),
 			"supply_factor": model.SupplyFactor, "credit_factor": model.CreditFactor, "common_shock": model.CommonShock,
 			"new_deal_growth": res.Growth, "new_deal_lags_months": res.Lags, "sources": data.Sources,
+			"refit_days": cfg.Forecast.RefitDays, "model_fitted_by_run": modelRun(reused, runID),
 		},
 		DataWindow: map[string]any{
 			"as_of": asOf.String(), "snapshot_from": dates[0].Day.String(), "snapshot_days": len(dates),
@@ -171,6 +195,11 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	}
 	if err := w.SaveForecast(ctx, run, res.Deals, res.Periods); err != nil {
 		return nil, err
+	}
+	if reused == nil {
+		if err := w.SaveForecastModel(ctx, run.RunID, model); err != nil {
+			return nil, err
+		}
 	}
 	// Cash collections (13 weeks, from open AR, won-but-unbilled orders and the bookings
 	// still expected), renewals (contracts ending in 12 months) and the monthly bookings and
@@ -263,6 +292,14 @@ func timeseriesHorizon(asOf forecast.Day, res *forecast.Result) int {
 		h = max(h, (e.Year()-first.Year())*12+int(e.Month())-int(first.Month())+1)
 	}
 	return h
+}
+
+// modelRun is the run whose fitted model scored this run: the reused model's, else self.
+func modelRun(reused *transform.SavedForecastModel, self string) string {
+	if reused != nil {
+		return reused.RunID
+	}
+	return self
 }
 
 func round(x float64, digits int) float64 {

@@ -536,3 +536,57 @@ func TestBacktestMedium_Ablation(t *testing.T) {
 	}
 	t.Logf("credit signals, quarter error (reported, not asserted): MAPE %.4f with, %.4f without", full["mape"], noCredit["mape"])
 }
+
+// TestForecast_RefitDays: with forecast.refit_days a run within the window scores with the
+// saved fit (no training snapshots, identical deal scores on the same data), and a run past
+// it refits and saves a new model.
+func TestForecast_RefitDays(t *testing.T) {
+	dir := t.TempDir()
+	if out, errs, code := run(t, "demo", "--dir", dir, "--scale", "small", "--seed", "7", "--as-of", "2026-06-30", "--via", "files", "--log-level", "warn"); code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out, errs)
+	}
+	cfg := filepath.Join(dir, "revcast.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "refit_days: 0") {
+		t.Fatalf("revcast.yaml has no 'refit_days: 0' line to edit:\n%s", b)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "refit_days: 0", "refit_days: 7", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		asOf   string
+		reused bool
+	}{
+		{"2026-06-30", true},  // the demo's fit, same day
+		{"2026-07-06", true},  // 6 days later: within 7
+		{"2026-07-07", false}, // 7 days later: refit
+		{"2026-07-08", true},  // the 07-07 fit
+	}
+	for _, s := range steps {
+		_, errs, code := run(t, "--config", cfg, "forecast", "--as-of", s.asOf)
+		if code != 0 {
+			t.Fatalf("forecast --as-of %s: exit %d\n%s", s.asOf, code, errs)
+		}
+		if got := strings.Contains(errs, "reused forecast model"); got != s.reused {
+			t.Errorf("forecast --as-of %s: reused %v, want %v\n%s", s.asOf, got, s.reused, errs)
+		}
+	}
+	w := openWarehouse(t, dir)
+	var models int
+	if err := w.DB.QueryRow(`select count(*) from forecast_models`).Scan(&models); err != nil || models != 2 {
+		t.Errorf("forecast_models has %d fits (%v), want 2 (the demo's and 2026-07-07's)", models, err)
+	}
+	// The demo's run and the reuse on the same day: same model, same data, same scores.
+	var diff, n int
+	err = w.DB.QueryRow(`
+		with r as (select run_id, row_number() over (order by created_at, run_id) as k from forecast_runs where kind = 'forecast'),
+		     a as (select * exclude (run_id) from forecast_opportunities where run_id = (select run_id from r where k = 1)),
+		     b as (select * exclude (run_id) from forecast_opportunities where run_id = (select run_id from r where k = 2))
+		select (select count(*) from (select * from a except select * from b)), (select count(*) from a)`).Scan(&diff, &n)
+	if err != nil || n == 0 || diff != 0 {
+		t.Errorf("reused model on the same data: %d of %d deal scores differ (%v)", diff, n, err)
+	}
+}

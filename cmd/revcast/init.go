@@ -186,6 +186,8 @@ forecast:
   fiscal_year_start_month: 1  # 1 = January
   horizon_quarters: 2
   seed: 1                     # Monte Carlo seed: the same data and seed give the same forecast
+  refit_days: 0               # >0: reuse the last fitted model this many days, only scoring
+                              # today's pipeline (a nightly run then skips the refit); 0 refits
 
 # The narrative in the report is written by a local Ollama model when enabled and reachable,
 # and by a deterministic template otherwise.
