@@ -44,7 +44,7 @@ comment on table main.backtest_runs is 'backtest runs: as-of, evaluated quarters
 create table if not exists main.backtest_results (
 	run_id varchar, as_of date, origin date, quarter varchar, week_of_quarter integer,
 	model varchar, segment_type varchar, segment varchar, metric varchar, bin integer, value double);
-comment on table main.backtest_results is 'rolling-origin backtest in long format: per origin and model the quarter forecast, actual, ape, pe, p10/p50/p90, covered; summaries (origin null): mape, bias, coverage, mape_by_week, brier, auc, log_loss, ece, brier_in_quarter, calibration_* by bin (grain: one row per run, origin, model, segment, metric and bin; key: run_id, origin, model, segment_type, segment, metric, week_of_quarter, bin)';
+comment on table main.backtest_results is 'rolling-origin backtest in long format: per origin and model the quarter forecast, actual, ape, pe, p10/p50/p90, covered; summaries (origin null): mape, bias, coverage, mape_by_week, brier, auc, log_loss, ece, brier_in_quarter, calibration_* by bin; collections, collections_due_date, collections_median: mae (per scope), mae_origin, bias, coverage; renewal, renewal_auto_renew: brier, auc, log_loss, ece; timeseries_combo, timeseries_snaive: smape, mase, coverage80, coverage95 per measure (segment_type measure) and per series (grain: one row per run, origin, model, segment, metric and bin; key: run_id, origin, model, segment_type, segment, metric, week_of_quarter, bin)';
 `
 
 // Run is one row of forecast_runs (or backtest_runs). The JSON fields are marshalled as given.
