@@ -2,134 +2,18 @@ package dynamics_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract"
 	_ "github.com/revcast/revcast/extract/dynamics"
 	"github.com/revcast/revcast/extract/internal/laketest"
+	"github.com/revcast/revcast/extract/internal/stagingtest"
 	"github.com/revcast/revcast/fixtures/sandbox"
-	revsql "github.com/revcast/revcast/sql"
-	"github.com/revcast/revcast/transform"
 )
-
-// errKilled stops a Runner at a chosen durability step, like a crash.
-var errKilled = errors.New("killed")
-
-// extractKilled runs the Runner over src until it completes, killing it (cancelling its
-// context) at the kill-th durability step of each attempt chosen by rng.
-func extractKilled(t *testing.T, dir string, src extract.Source, rng *rand.Rand, kills int) {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		steps, at := 0, -1
-		if attempt < kills {
-			at = 1 + rng.IntN(12)
-		}
-		r := &extract.Runner{DataDir: dir, PartRows: 300, CommitInterval: -1, RunID: revcast.RunID(fmt.Sprintf("run%03d", attempt)),
-			Trace: func(ev extract.TraceEvent) {
-				if steps++; steps == at {
-					cancel(errKilled)
-				}
-			}}
-		_, err := r.Extract(ctx, "d365", src, extract.ExtractOptions{})
-		cancel(nil)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, errKilled) && !strings.Contains(err.Error(), "killed") {
-			t.Fatalf("attempt %d: %v", attempt, err)
-		}
-		if attempt > 200 {
-			t.Fatal("extraction never completed")
-		}
-	}
-}
-
-// stageDynamics loads the lake into a warehouse and creates the Dynamics staging views
-// from sql/staging/dynamics__*.sql. Load creates the raw and tombstone tables the
-// connector declares (transform.DeclaredRawSpecs) when nothing landed in them.
-func stageDynamics(t *testing.T, dir string) *transform.Warehouse {
-	t.Helper()
-	ctx := context.Background()
-	w, err := transform.Open(ctx, filepath.Join(dir, "warehouse.duckdb"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	if _, err := w.Load(ctx, filepath.Join(dir, "lake"), []transform.LakeSource{{Name: "d365", Type: "dynamics"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`create or replace table meta.settings as select 'USD'::varchar as base_currency, date '2026-05-15' as as_of`,
-	} {
-		if _, err := w.DB.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files, _ := fs.Glob(revsql.FS, "staging/dynamics__*.sql")
-	if len(files) != 3 {
-		t.Fatalf("staging files %v, want 3", files)
-	}
-	for _, f := range files {
-		text, _ := fs.ReadFile(revsql.FS, f)
-		name := strings.TrimSuffix(filepath.Base(f), ".sql")
-		if _, err := w.DB.ExecContext(ctx, "create or replace view staging."+name+" as "+string(text)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
-	return w
-}
-
-// assertCanonical checks that a staging view has exactly the canonical table's columns,
-// then _source.
-func assertCanonical(t *testing.T, w *transform.Warehouse, view, table string) {
-	t.Helper()
-	rows, err := w.DB.Query("select * from staging." + view + " limit 0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, _ := rows.Columns()
-	rows.Close()
-	var want []string
-	for _, tb := range revcast.Tables {
-		if tb.Name == table {
-			for _, c := range tb.Columns {
-				want = append(want, c.Name)
-			}
-		}
-	}
-	want = append(want, "_source")
-	if !slices.Equal(cols, want) {
-		t.Errorf("staging.%s columns %v, want %v", view, cols, want)
-	}
-}
-
-func queryStrings(t *testing.T, w *transform.Warehouse, q string) []string {
-	t.Helper()
-	rows, err := w.DB.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
-}
 
 // TestDynamics_RunnerToStaging extracts through the real Runner, killed at random
 // durability steps and restarted, changes and deletes rows, extracts again, and checks
@@ -140,7 +24,7 @@ func TestDynamics_RunnerToStaging(t *testing.T) {
 	src := newSource(t, srv, nil)
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(7, 7))
-	extractKilled(t, dir, src, rng, 8)
+	stagingtest.ExtractKilled(t, dir, "d365", src, rng, 8)
 
 	for _, tc := range []struct{ set, key string }{{"opportunities", "opportunityid"}, {"accounts", "accountid"}, {"systemusers", "systemuserid"}} {
 		rows := laketest.Rows(t, laketest.Files(t, dir, "d365", tc.set)...)
@@ -181,16 +65,16 @@ func TestDynamics_RunnerToStaging(t *testing.T) {
 		}
 	}
 
-	w := stageDynamics(t, dir)
-	assertCanonical(t, w, "dynamics__opportunities", "opportunities")
-	assertCanonical(t, w, "dynamics__accounts", "accounts")
-	assertCanonical(t, w, "dynamics__systemusers", "users")
+	w := stagingtest.StageViews(t, dir, "d365", "dynamics", 3)
+	stagingtest.AssertCanonical(t, w, "dynamics__opportunities", "opportunities")
+	stagingtest.AssertCanonical(t, w, "dynamics__accounts", "accounts")
+	stagingtest.AssertCanonical(t, w, "dynamics__systemusers", "users")
 	for _, tc := range []struct{ view, key, set string }{
 		{"dynamics__opportunities", "opportunity_id", sandbox.DynOpportunities},
 		{"dynamics__accounts", "account_id", sandbox.DynAccounts},
 		{"dynamics__systemusers", "user_id", sandbox.DynSystemUsers},
 	} {
-		got := queryStrings(t, w, fmt.Sprintf("select %s from staging.%s order by 1", tc.key, tc.view))
+		got := stagingtest.QueryStrings(t, w, fmt.Sprintf("select %s from staging.%s order by 1", tc.key, tc.view))
 		var want []string
 		for _, r := range d.Records(tc.set) {
 			if !r.Deleted {
@@ -246,9 +130,9 @@ func TestDynamics_RunnerToStaging(t *testing.T) {
 // declares, empty.
 func TestDynamics_StagingOnEmptyWarehouse(t *testing.T) {
 	dir := t.TempDir()
-	w := stageDynamics(t, dir)
+	w := stagingtest.StageViews(t, dir, "d365", "dynamics", 3)
 	for _, v := range []string{"dynamics__opportunities", "dynamics__accounts", "dynamics__systemusers"} {
-		if n := queryStrings(t, w, "select cast(count(*) as varchar) from staging."+v); n[0] != "0" {
+		if n := stagingtest.QueryStrings(t, w, "select cast(count(*) as varchar) from staging."+v); n[0] != "0" {
 			t.Errorf("staging.%s has %s rows in an empty warehouse", v, n[0])
 		}
 	}

@@ -2,134 +2,20 @@ package hubspot_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract"
 	"github.com/revcast/revcast/extract/hubspot"
 	"github.com/revcast/revcast/extract/internal/laketest"
+	"github.com/revcast/revcast/extract/internal/stagingtest"
 	"github.com/revcast/revcast/fixtures/sandbox"
 	revsql "github.com/revcast/revcast/sql"
 	"github.com/revcast/revcast/transform"
 )
-
-// errKilled stops a Runner at a chosen durability step, like a crash.
-var errKilled = errors.New("killed")
-
-// extractKilled runs the Runner over src until it completes, killing it (cancelling its
-// context) at the kill-th durability step of each attempt chosen by rng.
-func extractKilled(t *testing.T, dir string, src extract.Source, rng *rand.Rand, kills int) {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		steps, at := 0, -1
-		if attempt < kills {
-			at = 1 + rng.IntN(12)
-		}
-		r := &extract.Runner{DataDir: dir, PartRows: 300, CommitInterval: -1, RunID: revcast.RunID(fmt.Sprintf("run%03d", attempt)),
-			Trace: func(ev extract.TraceEvent) {
-				if steps++; steps == at {
-					cancel(errKilled)
-				}
-			}}
-		_, err := r.Extract(ctx, "hubspot", src, extract.ExtractOptions{})
-		cancel(nil)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, errKilled) && !strings.Contains(err.Error(), "killed") {
-			t.Fatalf("attempt %d: %v", attempt, err)
-		}
-		if attempt > 200 {
-			t.Fatal("extraction never completed")
-		}
-	}
-}
-
-// stageHubSpot loads the lake into a warehouse and creates the HubSpot staging views from
-// sql/staging/hubspot__*.sql. Load creates the raw and tombstone tables the connector
-// declares (transform.DeclaredRawSpecs) when nothing landed in them.
-func stageHubSpot(t *testing.T, dir string) *transform.Warehouse {
-	t.Helper()
-	ctx := context.Background()
-	w, err := transform.Open(ctx, filepath.Join(dir, "warehouse.duckdb"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	if _, err := w.Load(ctx, filepath.Join(dir, "lake"), []transform.LakeSource{{Name: "hubspot", Type: "hubspot"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`create or replace table meta.settings as select 'USD'::varchar as base_currency, date '2026-05-15' as as_of`,
-	} {
-		if _, err := w.DB.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files, _ := fs.Glob(revsql.FS, "staging/hubspot__*.sql")
-	if len(files) != 3 {
-		t.Fatalf("staging files %v, want 3", files)
-	}
-	for _, f := range files {
-		text, _ := fs.ReadFile(revsql.FS, f)
-		name := strings.TrimSuffix(filepath.Base(f), ".sql")
-		if _, err := w.DB.ExecContext(ctx, "create or replace view staging."+name+" as "+string(text)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
-	return w
-}
-
-// assertCanonical checks that a staging view has exactly the canonical table's columns,
-// then _source.
-func assertCanonical(t *testing.T, w *transform.Warehouse, view, table string) {
-	t.Helper()
-	rows, err := w.DB.Query("select * from staging." + view + " limit 0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, _ := rows.Columns()
-	rows.Close()
-	var want []string
-	for _, tb := range revcast.Tables {
-		if tb.Name == table {
-			for _, c := range tb.Columns {
-				want = append(want, c.Name)
-			}
-		}
-	}
-	want = append(want, "_source")
-	if !slices.Equal(cols, want) {
-		t.Errorf("staging.%s columns %v, want %v", view, cols, want)
-	}
-}
-
-func queryStrings(t *testing.T, w *transform.Warehouse, q string) []string {
-	t.Helper()
-	rows, err := w.DB.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
-}
 
 // TestHubSpot_RunnerToStaging extracts through the real Runner, killed at random
 // durability steps and restarted, changes and archives records, extracts again, and
@@ -140,7 +26,7 @@ func TestHubSpot_RunnerToStaging(t *testing.T) {
 	src := newSource(t, srv, func(s *hubspot.Source) { s.PageSize = 100 })
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(7, 7))
-	extractKilled(t, dir, src, rng, 8)
+	stagingtest.ExtractKilled(t, dir, "hubspot", src, rng, 8)
 
 	// Every committed part together holds each deal exactly once.
 	for _, object := range []string{"deals", "companies", "owners"} {
@@ -186,15 +72,15 @@ func TestHubSpot_RunnerToStaging(t *testing.T) {
 		}
 	}
 
-	w := stageHubSpot(t, dir)
-	assertCanonical(t, w, "hubspot__deals", "opportunities")
-	assertCanonical(t, w, "hubspot__companies", "accounts")
-	assertCanonical(t, w, "hubspot__owners", "users")
+	w := stagingtest.StageViews(t, dir, "hubspot", "hubspot", 3)
+	stagingtest.AssertCanonical(t, w, "hubspot__deals", "opportunities")
+	stagingtest.AssertCanonical(t, w, "hubspot__companies", "accounts")
+	stagingtest.AssertCanonical(t, w, "hubspot__owners", "users")
 	for _, tc := range []struct{ view, key, object string }{
 		{"hubspot__deals", "opportunity_id", sandbox.HSDeals},
 		{"hubspot__companies", "account_id", sandbox.HSCompanies},
 	} {
-		got := queryStrings(t, w, fmt.Sprintf("select %s from staging.%s order by 1", tc.key, tc.view))
+		got := stagingtest.QueryStrings(t, w, fmt.Sprintf("select %s from staging.%s order by 1", tc.key, tc.view))
 		var want []string
 		for _, r := range p.Records(tc.object) {
 			if !r.Archived {
@@ -207,7 +93,7 @@ func TestHubSpot_RunnerToStaging(t *testing.T) {
 		}
 	}
 	for _, id := range dres.Archived {
-		if n := queryStrings(t, w, "select opportunity_id from staging.hubspot__deals where opportunity_id = '"+id+"'"); len(n) != 0 {
+		if n := stagingtest.QueryStrings(t, w, "select opportunity_id from staging.hubspot__deals where opportunity_id = '"+id+"'"); len(n) != 0 {
 			t.Errorf("archived deal %s is still staged", id)
 		}
 	}
@@ -249,7 +135,7 @@ func TestHubSpot_RunnerToStaging(t *testing.T) {
 	if checked < len(c.Opportunities)-60 {
 		t.Errorf("only %d deals compared with the generator", checked)
 	}
-	if n := queryStrings(t, w, "select cast(count(*) as varchar) from staging.hubspot__owners where user_id is null or full_name = ''"); n[0] != "0" {
+	if n := stagingtest.QueryStrings(t, w, "select cast(count(*) as varchar) from staging.hubspot__owners where user_id is null or full_name = ''"); n[0] != "0" {
 		t.Errorf("%s owners without id or name", n[0])
 	}
 }
@@ -259,9 +145,9 @@ func TestHubSpot_RunnerToStaging(t *testing.T) {
 // declares, empty.
 func TestHubSpot_StagingOnEmptyWarehouse(t *testing.T) {
 	dir := t.TempDir()
-	w := stageHubSpot(t, dir)
+	w := stagingtest.StageViews(t, dir, "hubspot", "hubspot", 3)
 	for _, v := range []string{"hubspot__deals", "hubspot__companies", "hubspot__owners"} {
-		if n := queryStrings(t, w, "select cast(count(*) as varchar) from staging."+v); n[0] != "0" {
+		if n := stagingtest.QueryStrings(t, w, "select cast(count(*) as varchar) from staging."+v); n[0] != "0" {
 			t.Errorf("staging.%s has %s rows in an empty warehouse", v, n[0])
 		}
 	}
