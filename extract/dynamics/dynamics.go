@@ -198,23 +198,12 @@ func (s *Source) Init() error {
 		}
 		s.fullEvery = d
 	}
-	names := s.Entities
-	if len(names) == 0 {
-		names = DefaultEntities
+	sel, err := extract.SelectNamed("entities", "entity set", s.Entities, DefaultEntities, knownEntities(), lookupEntity,
+		func(d entityDef) string { return d.Set })
+	if err != nil {
+		return bad("%v", err)
 	}
-	s.entities = nil
-	seen := map[string]bool{}
-	for _, n := range names {
-		def, ok := lookupEntity(n)
-		if !ok {
-			return bad("entities: unknown entity set %q (known: %s)", n, strings.Join(knownEntities(), ", "))
-		}
-		if seen[def.Set] {
-			return bad("entities: %s is listed twice", def.Set)
-		}
-		seen[def.Set] = true
-		s.entities = append(s.entities, def)
-	}
+	s.entities = sel
 	if s.Now == nil {
 		s.Now = time.Now
 	}

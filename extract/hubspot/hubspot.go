@@ -188,23 +188,12 @@ func (s *Source) Init() error {
 		}
 		s.fullEvery = d
 	}
-	names := s.Objects
-	if len(names) == 0 {
-		names = DefaultObjects
+	sel, err := extract.SelectNamed("objects", "object", s.Objects, DefaultObjects, knownObjects(), lookupObject,
+		func(d objectDef) string { return d.Name })
+	if err != nil {
+		return bad("%v", err)
 	}
-	s.objects = nil
-	seen := map[string]bool{}
-	for _, n := range names {
-		def, ok := lookupObject(n)
-		if !ok {
-			return bad("objects: unknown object %q (known: %s)", n, strings.Join(knownObjects(), ", "))
-		}
-		if seen[def.Name] {
-			return bad("objects: %s is listed twice", def.Name)
-		}
-		seen[def.Name] = true
-		s.objects = append(s.objects, def)
-	}
+	s.objects = sel
 	if s.Now == nil {
 		s.Now = time.Now
 	}

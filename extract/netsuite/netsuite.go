@@ -224,23 +224,12 @@ func (s *Source) Init() error {
 	if s.PageSize < 1 || s.PageSize > MaxPageSize {
 		return bad("page_size %d: SuiteQL accepts a limit of 1 to %d", s.PageSize, MaxPageSize)
 	}
-	names := s.StreamNames
-	if len(names) == 0 {
-		names = DefaultStreams
+	sel, err := extract.SelectNamed("streams", "stream", s.StreamNames, DefaultStreams, DefaultStreams, lookup,
+		func(d stream) string { return d.Name })
+	if err != nil {
+		return bad("%v", err)
 	}
-	s.streams = nil
-	seen := map[string]bool{}
-	for _, n := range names {
-		st, ok := lookup(n)
-		if !ok {
-			return bad("streams: unknown stream %q (known: %s)", n, strings.Join(DefaultStreams, ", "))
-		}
-		if seen[st.Name] {
-			return bad("streams: %s is listed twice", st.Name)
-		}
-		seen[st.Name] = true
-		s.streams = append(s.streams, st)
-	}
+	s.streams = sel
 	if s.Now == nil {
 		s.Now = time.Now
 	}

@@ -178,23 +178,12 @@ func (s *Source) Init() error {
 	if s.PageSize < 1 || s.PageSize > MaxPageSize {
 		return bad("page_size %d: want 1 to %d", s.PageSize, MaxPageSize)
 	}
-	names := s.StreamNames
-	if len(names) == 0 {
-		names = DefaultStreams
+	sel, err := extract.SelectNamed("streams", "stream", s.StreamNames, DefaultStreams, DefaultStreams, lookup,
+		func(d entity) string { return d.Stream })
+	if err != nil {
+		return bad("%v", err)
 	}
-	s.entities = nil
-	seen := map[string]bool{}
-	for _, n := range names {
-		e, ok := lookup(n)
-		if !ok {
-			return bad("streams: unknown stream %q (known: %s)", n, strings.Join(DefaultStreams, ", "))
-		}
-		if seen[e.Stream] {
-			return bad("streams: %s is listed twice", e.Stream)
-		}
-		seen[e.Stream] = true
-		s.entities = append(s.entities, e)
-	}
+	s.entities = sel
 	if s.Now == nil {
 		s.Now = time.Now
 	}
