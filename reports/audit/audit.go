@@ -36,12 +36,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/revcast/revcast/internal/duckx"
 )
 
 // Actions recorded by revcast.
@@ -149,7 +151,7 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]Row, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	tx, err := l.DB.BeginTx(ctx, nil)
+	tx, err := duckx.Begin(ctx, l.DB)
 	if err != nil {
 		return nil, fmt.Errorf("audit: begin: %w", err)
 	}
@@ -171,14 +173,36 @@ func (l *Log) now() time.Time {
 	return time.Now()
 }
 
-// AppendTx records entries inside the caller's transaction (so a write and its audit rows
-// commit together), stamped at.
-func AppendTx(ctx context.Context, tx *sql.Tx, at time.Time, entries ...Entry) ([]Row, error) {
+// head returns the newest row's seq and hash (0 and GenesisHash for an empty log). It reads
+// meta.audit_head, which every append keeps, in constant time; a log without a head row
+// (written before the head was kept) is scanned instead.
+func head(ctx context.Context, tx *duckx.Tx) (int64, string, error) {
 	var seq int64
-	prev := GenesisHash
-	err := tx.QueryRowContext(ctx, `select seq, hash from audit_log order by seq desc limit 1`).Scan(&seq, &prev)
+	hash := GenesisHash
+	err := tx.QueryRowContext(ctx, `select seq, hash from meta.audit_head where id = 1`).Scan(&seq, &hash)
+	if err == nil {
+		return seq, hash, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, "", fmt.Errorf("audit: read the head: %w", err)
+	}
+	err = tx.QueryRowContext(ctx, `select seq, hash from audit_log order by seq desc limit 1`).Scan(&seq, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("audit: read the newest row: %w", err)
+		return 0, "", fmt.Errorf("audit: read the newest row: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// AppendTx records entries inside the caller's transaction (so a write and its audit rows
+// commit together), stamped at. Rows go in through DuckDB's appender: a write-back run
+// appends one row per record written, hundreds of thousands on a first run.
+func AppendTx(ctx context.Context, tx *duckx.Tx, at time.Time, entries ...Entry) ([]Row, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	seq, prev, err := head(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	out := make([]Row, 0, len(entries))
@@ -202,24 +226,13 @@ func AppendTx(ctx context.Context, tx *sql.Tx, at time.Time, entries ...Entry) (
 		prev = r.Hash
 		out = append(out, r)
 	}
-	// Many rows per statement: a write-back batch appends hundreds.
-	const perStmt = 100
-	for start := 0; start < len(out); start += perStmt {
-		chunk := out[start:min(start+perStmt, len(out))]
-		q := strings.Builder{}
-		q.WriteString(`insert into audit_log (seq, "at", actor, action, target, record_key, payload_sha256, response, source_run, detail, prev_hash, hash) values `)
-		args := make([]any, 0, 12*len(chunk))
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, r.Seq, r.At, r.Actor, r.Action, r.Target, r.RecordKey, r.PayloadSHA256, r.Response, r.SourceRun,
-				r.Detail, r.PrevHash, r.Hash)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return nil, fmt.Errorf("audit: append seq %d-%d: %w", chunk[0].Seq, chunk[len(chunk)-1].Seq, err)
-		}
+	err = tx.Append("main", "audit_log", len(out), func(i int) []driver.Value {
+		r := &out[i]
+		return []driver.Value{r.Seq, r.At, r.Actor, r.Action, r.Target, r.RecordKey, r.PayloadSHA256, r.Response, r.SourceRun,
+			r.Detail, r.PrevHash, r.Hash}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: append seq %d-%d: %w", out[0].Seq, out[len(out)-1].Seq, err)
 	}
 	last := out[len(out)-1]
 	if _, err := tx.ExecContext(ctx, `insert or replace into meta.audit_head (id, seq, hash, "at") values (1, ?, ?, ?)`,

@@ -3,13 +3,14 @@ package writeback
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/internal/duckx"
 	"github.com/revcast/revcast/reports/audit"
 )
 
@@ -182,7 +183,7 @@ func Decide(ctx context.Context, db *sql.DB, id int64, approve bool, by, note st
 	if approve {
 		status, action = StatusApproved, audit.ActionApprove
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := duckx.Begin(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("writeback: decide approval %d: %w", id, err)
 	}
@@ -222,35 +223,27 @@ type LogRow struct {
 	ApprovalID                                                  int64
 }
 
-// insertLog appends rows to writeback_log, many per statement.
-func insertLog(ctx context.Context, tx *sql.Tx, rows ...LogRow) error {
-	const perStmt = 100
-	for start := 0; start < len(rows); start += perStmt {
-		chunk := rows[start:min(start+perStmt, len(rows))]
-		var q strings.Builder
-		q.WriteString(`insert into writeback_log (run_id, target, object, key, record_id, action, status, error, attempt, "at",
-			payload_sha256, approval_id) values `)
-		args := make([]any, 0, 12*len(chunk))
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			var appr any
-			if r.ApprovalID > 0 {
-				appr = r.ApprovalID
-			}
-			args = append(args, r.RunID, r.Target, r.Object, r.Key, nullIfEmpty(r.RecordID), r.Action, r.Status, nullIfEmpty(r.Error),
-				r.Attempt, r.At, r.PayloadSHA256, appr)
+// insertLog appends rows to writeback_log inside tx, through DuckDB's appender.
+func insertLog(tx *duckx.Tx, rows ...LogRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := tx.Append("main", "writeback_log", len(rows), func(i int) []driver.Value {
+		r := &rows[i]
+		var appr driver.Value
+		if r.ApprovalID > 0 {
+			appr = r.ApprovalID
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("writeback: log %d records of %s: %w", len(chunk), chunk[0].Object, err)
-		}
+		return []driver.Value{r.RunID, r.Target, r.Object, r.Key, nullIfEmpty(r.RecordID), r.Action, r.Status, nullIfEmpty(r.Error),
+			int32(r.Attempt), r.At, r.PayloadSHA256, appr}
+	})
+	if err != nil {
+		return fmt.Errorf("writeback: log %d records of %s: %w", len(rows), rows[0].Object, err)
 	}
 	return nil
 }
 
-func nullIfEmpty(s string) any {
+func nullIfEmpty(s string) driver.Value {
 	if s == "" {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract/salesforce"
+	"github.com/revcast/revcast/internal/duckx"
 	"github.com/revcast/revcast/reports/audit"
 )
 
@@ -643,7 +644,7 @@ func (w *Writer) queue(ctx context.Context, rep *Report, supersede []supersessio
 		return nil
 	}
 	now := w.now().UTC().Truncate(time.Microsecond)
-	tx, err := w.DB.BeginTx(ctx, nil)
+	tx, err := duckx.Begin(ctx, w.DB)
 	if err != nil {
 		return fmt.Errorf("writeback: queue approvals: %w", err)
 	}
@@ -708,7 +709,7 @@ func (w *Writer) queue(ctx context.Context, rep *Report, supersede []supersessio
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := insertLog(ctx, tx, logRows...); err != nil {
+	if err := insertLog(tx, logRows...); err != nil {
 		return err
 	}
 	if _, err := audit.AppendTx(ctx, tx, now, entries...); err != nil {
@@ -830,7 +831,7 @@ func (w *Writer) writeBatch(ctx context.Context, rep *Report, wfs map[string]*Wo
 	now := w.now().UTC().Truncate(time.Microsecond)
 	// The CRM has answered: log it even if the run is being cancelled.
 	lctx := context.WithoutCancel(ctx)
-	tx, err := w.DB.BeginTx(lctx, nil)
+	tx, err := duckx.Begin(lctx, w.DB)
 	if err != nil {
 		return nil, fmt.Errorf("writeback: log batch: %w", err)
 	}
@@ -881,7 +882,7 @@ func (w *Writer) writeBatch(ctx context.Context, rep *Report, wfs map[string]*Wo
 		entries = append(entries, audit.Entry{Actor: w.actor(), Action: audit.ActionWrite, Target: rep.Target, RecordKey: p.RecordKey(),
 			Payload: p.Payload(), Response: response, SourceRun: p.SourceRun, Detail: w.detail(p, attempt)})
 	}
-	if err := insertLog(lctx, tx, logRows...); err != nil {
+	if err := insertLog(tx, logRows...); err != nil {
 		return nil, err
 	}
 	if _, err := audit.AppendTx(lctx, tx, now, entries...); err != nil {
