@@ -29,8 +29,12 @@ type cursor struct {
 	Keys     []string `json:"keys,omitempty"`
 	Snapshot string   `json:"snapshot,omitempty"`
 
-	ms   int64
-	seen map[string]struct{}
+	ms int64
+	at bool // a position is set: ms holds it, and TS once formatted
+	// stale: TS is not formatted from ms yet. Formatting a time for every header of a
+	// page cost a tenth of decoding it, so it waits until the cursor is read.
+	stale bool
+	seen  map[string]struct{}
 	// raw and rawFor are the bytes the cursor was read from and what it marshalled to
 	// then: an unchanged cursor is handed back byte for byte, so a run without changes
 	// does not rewrite the state file (the Runner compares bytes).
@@ -52,7 +56,7 @@ func parseCursor(raw json.RawMessage) (*cursor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ts %q: %w", c.TS, err)
 		}
-		c.ms = t.UnixMilli()
+		c.ms, c.at = t.UnixMilli(), true
 	}
 	for _, k := range c.Keys {
 		c.seen[k] = struct{}{}
@@ -62,9 +66,17 @@ func parseCursor(raw json.RawMessage) (*cursor, error) {
 	return c, nil
 }
 
+// ts returns the position as text (UTC, milliseconds); "" when none is set.
+func (c *cursor) ts() string {
+	if c.stale {
+		c.TS, c.stale = time.UnixMilli(c.ms).UTC().Format(cursorLayout), false
+	}
+	return c.TS
+}
+
 // landed reports whether the record (key, ms) is covered by the cursor already.
 func (c *cursor) landed(key string, ms int64) bool {
-	if c.TS == "" || ms > c.ms {
+	if !c.at || ms > c.ms {
 		return false
 	}
 	if ms < c.ms {
@@ -76,8 +88,8 @@ func (c *cursor) landed(key string, ms int64) bool {
 
 // advance records that (key, ms) was landed; records come in (ms, key) order.
 func (c *cursor) advance(key string, ms int64) {
-	if c.TS == "" || ms > c.ms {
-		c.ms, c.TS = ms, time.UnixMilli(ms).UTC().Format(cursorLayout)
+	if !c.at || ms > c.ms {
+		c.ms, c.at, c.stale = ms, true, true
 		c.Keys = c.Keys[:0]
 		clear(c.seen)
 	}
@@ -88,8 +100,8 @@ func (c *cursor) advance(key string, ms int64) {
 }
 
 func (c *cursor) clone() *cursor {
-	d := &cursor{TS: c.TS, Keys: slices.Clone(c.Keys), Snapshot: c.Snapshot, ms: c.ms, seen: make(map[string]struct{}, len(c.Keys)),
-		raw: c.raw, rawFor: c.rawFor}
+	d := &cursor{TS: c.TS, Keys: slices.Clone(c.Keys), Snapshot: c.Snapshot, ms: c.ms, at: c.at, stale: c.stale,
+		seen: make(map[string]struct{}, len(c.Keys)), raw: c.raw, rawFor: c.rawFor}
 	for _, k := range d.Keys {
 		d.seen[k] = struct{}{}
 	}
@@ -97,6 +109,7 @@ func (c *cursor) clone() *cursor {
 }
 
 func (c *cursor) marshal() json.RawMessage {
+	c.ts()
 	b, _ := json.Marshal(c)
 	if c.raw != nil && bytes.Equal(b, c.rawFor) {
 		return c.raw
@@ -127,7 +140,40 @@ type reader struct {
 	pages      int
 	unknown    []string
 	buf        []byte
+	ferr       error // the first conversion error of the record being staged
+
+	// Property order of the previous entity (and item): SAP writes every record's
+	// properties in the same order, so a name is matched against what came at its
+	// position last time before the column index is consulted.
+	entityOrder, itemOrder propOrder
 }
+
+// propOrder remembers, per member position, the member name seen there last and its
+// column (-1: not a column).
+type propOrder struct {
+	names []string
+	cols  []int
+}
+
+// col returns the column of member j named name (raw, unescaped).
+func (o *propOrder) col(j int, name []byte, index map[string]int) int {
+	if j < len(o.names) && o.names[j] == string(name) {
+		return o.cols[j]
+	}
+	c, ok := index[string(name)]
+	if !ok {
+		c = -1
+	}
+	switch {
+	case j < len(o.names):
+		o.names[j], o.cols[j] = string(name), c
+	case j == len(o.names):
+		o.names, o.cols = append(o.names, string(name)), append(o.cols, c)
+	}
+	return c
+}
+
+func (o *propOrder) reset() { o.names, o.cols = o.names[:0], o.cols[:0] }
 
 // Read opens the stream of one entity after cursor (nil: from the beginning). It reads
 // the service's $metadata first; see the package documentation for the drift rules.
@@ -208,6 +254,8 @@ func (r *reader) build() {
 	for i, c := range r.cols {
 		r.index[c.Name] = i
 	}
+	r.entityOrder.reset()
+	r.itemOrder.reset()
 	r.changedCol = -1
 	if r.e.Changed != "" {
 		r.changedCol = r.index[r.e.Changed]
@@ -250,8 +298,8 @@ func (r *reader) query() (string, int) {
 		q.Set("$orderby", strings.Join(keys, ","))
 	} else {
 		q.Set("$orderby", e.Changed+","+strings.Join(keys, ","))
-		if r.cur.TS != "" {
-			q.Set("$filter", e.Changed+" ge datetimeoffset'"+r.cur.TS+"'")
+		if ts := r.cur.ts(); ts != "" {
+			q.Set("$filter", e.Changed+" ge datetimeoffset'"+ts+"'")
 		}
 		top = min(r.s.PageSize+len(r.cur.Keys), MaxPageSize)
 		q.Set("$top", strconv.Itoa(top))
@@ -269,8 +317,8 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 	}
 	u, top := r.query()
 	op := fmt.Sprintf("%s page", r.e.Set)
-	if r.cur.TS != "" {
-		op = fmt.Sprintf("%s page ts=%s", r.e.Set, r.cur.TS)
+	if ts := r.cur.ts(); ts != "" {
+		op = fmt.Sprintf("%s page ts=%s", r.e.Set, ts)
 	}
 	if r.next != "" {
 		if i := strings.Index(r.next, "$skiptoken="); i >= 0 {
@@ -281,15 +329,10 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 	if err != nil {
 		return extract.Batch{}, wrap(op, err)
 	}
-	results, next, err := parseEnvelope(resp.Body)
-	if err != nil {
-		return extract.Batch{}, fmt.Errorf("sap: %s: %w", op, err)
-	}
 	before := r.cur.clone()
-	var rejects []extract.Reject
-	var n, landed int
+	var pg page
 	for {
-		rejects, n, landed, err = r.decodePage(results)
+		pg, err = r.decodePage(resp.Body)
 		if err != nil {
 			r.discard()
 			return extract.Batch{}, fmt.Errorf("sap: %s: %w", op, err)
@@ -308,7 +351,8 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 		r.cur = before.clone()
 	}
 	r.pages++
-	b := extract.Batch{Record: r.rb.NewRecord(), Rejects: rejects}
+	next, n, landed := pg.next, pg.n, pg.landed
+	b := extract.Batch{Record: r.rb.NewRecord(), Rejects: pg.rejects}
 	if r.e.snapshot() {
 		r.next = next
 		if next == "" {
@@ -333,44 +377,488 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 	return b, nil
 }
 
-// parseEnvelope reads {"d":{"results":[...],"__next":"..."}} in one pass over "d".
-func parseEnvelope(body []byte) (results []byte, next string, err error) {
-	var d []byte
-	err = jsonparser.ObjectEach(body, func(k, v []byte, vt jsonparser.ValueType, _ int) error {
-		if string(k) == "d" && vt == jsonparser.Object {
-			d = v
-		}
-		return nil
-	})
-	if err != nil || d == nil {
-		return nil, "", errors.New(`malformed OData response: no "d" object`)
-	}
-	found := false
-	err = jsonparser.ObjectEach(d, func(k, v []byte, vt jsonparser.ValueType, _ int) error {
-		switch string(k) {
-		case "results":
-			if vt != jsonparser.Array {
-				return errors.New(`"d.results" is not an array`)
-			}
-			results, found = v, true
-		case "__next":
-			if vt == jsonparser.String {
-				s, err := jsonparser.ParseString(v)
-				if err != nil {
-					return fmt.Errorf("malformed __next: %w", err)
-				}
-				next = s
-			}
-		}
-		return nil
-	})
+// page is what decodePage read from one response: the __next link, the number of
+// entities, how many of them were not covered by the cursor, and the rejected records.
+type page struct {
+	next    string
+	n       int
+	landed  int
+	rejects []extract.Reject
+	results bool // the page had a d.results array
+}
+
+// decodePage reads one OData v2 page, {"d":{"results":[...],"__next":"..."}}, in a single
+// forward pass: each entity's properties (and, for item streams, each header's key,
+// change timestamp and expanded items) are staged in the row builder as they are met,
+// and the cursor is advanced. Properties keep no copies: strings are views into body.
+// A conversion error rejects the record (naming its key and field); malformed JSON
+// fails the page, naming the result, its key when known and the property.
+func (r *reader) decodePage(body []byte) (page, error) {
+	var p page
+	sc := &scanner{b: body}
+	more, err := sc.objectStart()
 	if err != nil {
-		return nil, "", fmt.Errorf("malformed OData response: %w", err)
+		return p, fmt.Errorf("malformed OData response: %w", err)
 	}
-	if !found {
-		return nil, "", errors.New(`malformed OData response: no "d.results" array`)
+	foundD := false
+	for more {
+		name, esc, err := sc.key()
+		if err != nil {
+			return p, fmt.Errorf("malformed OData response: %w", err)
+		}
+		if !esc && string(name) == "d" && sc.kind() == '{' {
+			foundD = true
+			if err := r.decodeD(sc, &p); err != nil {
+				return p, err
+			}
+		} else if err := sc.skip(); err != nil {
+			return p, fmt.Errorf("malformed OData response: %w", err)
+		}
+		if more, err = sc.more('}'); err != nil {
+			return p, fmt.Errorf("malformed OData response: %w", err)
+		}
 	}
-	return results, next, nil
+	if sc.ws() != 0 {
+		return p, fmt.Errorf("malformed OData response: %w", sc.fail("data after the response object"))
+	}
+	if !foundD {
+		return p, errors.New(`malformed OData response: no "d" object`)
+	}
+	if !p.results {
+		return p, errors.New(`malformed OData response: no "d.results" array`)
+	}
+	return p, nil
+}
+
+// decodeD reads the "d" object: results and __next.
+func (r *reader) decodeD(sc *scanner, p *page) error {
+	more, err := sc.objectStart()
+	for more && err == nil {
+		var name []byte
+		var esc bool
+		if name, esc, err = sc.key(); err != nil {
+			break
+		}
+		switch {
+		case !esc && string(name) == "results":
+			if sc.kind() != '[' {
+				return errors.New(`malformed OData response: "d.results" is not an array`)
+			}
+			p.results = true
+			if err := r.decodeResults(sc, p); err != nil {
+				return err
+			}
+		case !esc && string(name) == "__next" && sc.kind() == '"':
+			raw, esc, serr := sc.str()
+			if serr != nil {
+				err = serr
+				break
+			}
+			if p.next, serr = r.text(raw, esc); serr != nil {
+				return fmt.Errorf("malformed OData response: malformed __next: %w", serr)
+			}
+			p.next = strings.Clone(p.next)
+		default:
+			err = sc.skip()
+		}
+		if err == nil {
+			more, err = sc.more('}')
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("malformed OData response: %w", err)
+	}
+	return nil
+}
+
+// decodeResults reads the results array.
+func (r *reader) decodeResults(sc *scanner, p *page) error {
+	more, err := sc.arrayStart()
+	if err != nil {
+		return fmt.Errorf("malformed results: %w", err)
+	}
+	for more {
+		p.n++
+		pos := p.n
+		if sc.kind() != '{' {
+			return fmt.Errorf("result %d is not an object", pos)
+		}
+		if r.e.Nav != "" {
+			err = r.decodeHeader(sc, pos, p)
+		} else {
+			err = r.decodeEntity(sc, pos, p)
+		}
+		if err != nil {
+			return err
+		}
+		if more, err = sc.more(']'); err != nil {
+			return fmt.Errorf("malformed results after result %d: %w", pos, err)
+		}
+	}
+	return nil
+}
+
+// text returns a JSON string's text: a view of raw, or raw unescaped (a copy) when esc.
+func (r *reader) text(raw []byte, esc bool) (string, error) {
+	if !esc {
+		if len(raw) == 0 {
+			return "", nil
+		}
+		return unsafe.String(&raw[0], len(raw)), nil
+	}
+	u, err := jsonparser.Unescape(raw, r.buf[:0])
+	if err != nil {
+		return "", err
+	}
+	if len(u) > 0 && &u[0] != &raw[0] { // (Unescape hands back raw itself when it has no escapes)
+		r.buf = u[:0] // reuse what Unescape grew
+	}
+	return string(u), nil
+}
+
+// where names the record being read in an error: its key when known.
+func (r *reader) where(pos int) string {
+	if k := r.key(); k != "" {
+		return fmt.Sprintf("result %d (%s)", pos, k)
+	}
+	return fmt.Sprintf("result %d", pos)
+}
+
+// decodeEntity stages one entity of a header or snapshot stream and lands it unless the
+// cursor covers it.
+func (r *reader) decodeEntity(sc *scanner, pos int, p *page) error {
+	clear(r.keyVals)
+	r.hasMS = false
+	r.ferr = nil
+	if err := r.stageObject(sc, &r.entityOrder); err != nil {
+		r.rb.DiscardRow()
+		return fmt.Errorf("%s: %w", r.where(pos), err)
+	}
+	key := r.key()
+	if key == "" && !r.e.snapshot() {
+		r.rb.DiscardRow()
+		return fmt.Errorf("result %d has no key (%s)", pos, strings.Join(r.e.Keys, ", "))
+	}
+	if !r.e.snapshot() {
+		if !r.hasMS {
+			r.rb.DiscardRow()
+			var fe *extract.FieldError
+			if errors.As(r.ferr, &fe) && fe.Field == r.e.Changed {
+				return fmt.Errorf("result %d (%s): %w", pos, key, fe)
+			}
+			return fmt.Errorf("result %d (%s) has no %s", pos, key, r.e.Changed)
+		}
+		if r.cur.landed(key, r.ms) {
+			r.rb.DiscardRow()
+			return nil
+		}
+		r.cur.advance(strings.Clone(key), r.ms)
+	}
+	p.landed++
+	r.land(pos, key, r.ms, p)
+	return nil
+}
+
+// land ends the staged row, or rejects it with the first conversion error.
+func (r *reader) land(pos int, key string, ms int64, p *page) {
+	err := r.ferr
+	if err == nil {
+		err = r.endRow(ms)
+	} else {
+		r.rb.DiscardRow()
+	}
+	if err != nil {
+		p.rejects = append(p.rejects, reject(pos, key, err))
+	}
+}
+
+// decodeHeader reads one header entity of an item stream: its key and change timestamp,
+// and its expanded items, which land (unless the cursor covers the header) as they are
+// read. Should the items come before the key or the timestamp, they are read again once
+// the header is complete.
+func (r *reader) decodeHeader(sc *scanner, pos int, p *page) error {
+	clear(r.keyVals)
+	r.hasMS = false
+	var ms int64
+	itemsAt, itemsDone := -1, false
+	fail := func(err error) error { return fmt.Errorf("%s: %w", r.where(pos), err) }
+	more, err := sc.objectStart()
+	if err != nil {
+		return fail(err)
+	}
+	for more {
+		raw, esc, err := sc.key()
+		if err != nil {
+			return fail(err)
+		}
+		name, err := r.text(raw, esc)
+		if err != nil {
+			return fail(sc.fail("malformed member name"))
+		}
+		kind := sc.kind()
+		switch {
+		case name == r.e.Nav && kind == '{':
+			m, err := sc.objectStart()
+			for m && err == nil {
+				var k []byte
+				var kesc bool
+				if k, kesc, err = sc.key(); err != nil {
+					break
+				}
+				if kesc || string(k) != "results" || sc.kind() != '[' || itemsDone || itemsAt >= 0 {
+					err = sc.skip()
+				} else if key := r.key(); key != "" && r.hasMS {
+					itemsDone = true
+					err = r.decodeItems(sc, pos, key, ms, p)
+				} else {
+					itemsAt = sc.i
+					err = sc.skip()
+				}
+				if err == nil {
+					m, err = sc.more('}')
+				}
+			}
+			if err != nil {
+				if _, ok := err.(*syntaxError); ok {
+					return fail(fmt.Errorf("%s: %w", r.e.Nav, err))
+				}
+				return err // from decodeItems: names the record already
+			}
+		case name == r.e.Changed && kind == '"':
+			raw, esc, err := sc.str()
+			if err != nil {
+				return fail(fmt.Errorf("%s: %w", name, err))
+			}
+			var ok bool
+			if ms, ok = r.odataDate(raw, esc); !ok {
+				s, _ := r.text(raw, esc)
+				return fmt.Errorf("result %d: %s %q is not an OData date", pos, name, s)
+			}
+			r.hasMS = true
+		default:
+			if i, ok := r.keyPos[name]; ok && kind == '"' {
+				raw, esc, err := sc.str()
+				if err != nil {
+					return fail(fmt.Errorf("%s: %w", name, err))
+				}
+				if r.keyVals[i], err = r.text(raw, esc); err != nil {
+					return fail(&extract.FieldError{Field: name, Value: string(raw), Reason: "malformed JSON string"})
+				}
+			} else if err := sc.skip(); err != nil {
+				return fail(fmt.Errorf("%s: %w", name, err))
+			}
+		}
+		if more, err = sc.more('}'); err != nil {
+			return fail(fmt.Errorf("after %s: %w", name, err))
+		}
+	}
+	key := r.key()
+	if key == "" {
+		return fmt.Errorf("result %d: no key (%s)", pos, strings.Join(r.e.HeaderKeys, ", "))
+	}
+	if !r.hasMS {
+		return fmt.Errorf("result %d: %s has no %s", pos, key, r.e.Changed)
+	}
+	if !itemsDone {
+		if itemsAt < 0 {
+			return fmt.Errorf("result %d: %s of %s is missing or not expanded", pos, r.e.Nav, key)
+		}
+		again := &scanner{b: sc.b, i: itemsAt}
+		if err := r.decodeItems(again, pos, key, ms, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeItems reads a header's items array: skipped if the cursor covers the header,
+// else each item is staged and landed with the header's change timestamp.
+func (r *reader) decodeItems(sc *scanner, pos int, key string, ms int64, p *page) error {
+	fail := func(err error) error { return fmt.Errorf("result %d (%s): %s: %w", pos, key, r.e.Nav, err) }
+	if r.cur.landed(key, ms) {
+		if err := sc.skip(); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
+	key = strings.Clone(key)
+	r.cur.advance(key, ms)
+	p.landed++
+	more, err := sc.arrayStart()
+	if err != nil {
+		return fail(err)
+	}
+	for k := 1; more; k++ {
+		if sc.kind() != '{' {
+			return fail(fmt.Errorf("item %d is not an object", k))
+		}
+		r.ferr = nil
+		if err := r.stageObject(sc, &r.itemOrder); err != nil {
+			r.rb.DiscardRow()
+			return fail(fmt.Errorf("item %d: %w", k, err))
+		}
+		r.land(pos, key, ms, p)
+		if more, err = sc.more(']'); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+// stageObject stages the properties of one entity or item (the row is not ended),
+// picking up its key properties and change timestamp on the way. It returns malformed
+// JSON; conversion errors are kept in r.ferr (the first one) and the rest of the object is
+// still read, so the record is rejected rather than the page failed.
+func (r *reader) stageObject(sc *scanner, order *propOrder) error {
+	more, err := sc.objectStart()
+	if err != nil {
+		return err
+	}
+	for j := 0; more; j++ {
+		raw, esc, err := sc.key()
+		if err != nil {
+			return err
+		}
+		col := -1
+		if esc {
+			name, err := r.text(raw, esc)
+			if err != nil {
+				return sc.fail("malformed member name")
+			}
+			if c, ok := r.index[name]; ok {
+				col = c
+			}
+			raw = []byte(name)
+		} else {
+			col = order.col(j, raw, r.index)
+		}
+		if col < 0 {
+			if len(raw) > 0 && raw[0] != '_' && sc.kind() != '{' && string(raw) != r.e.Nav {
+				r.noteUnknown(string(raw))
+			}
+			if err := sc.skip(); err != nil {
+				return fmt.Errorf("%s: %w", raw, err)
+			}
+		} else if err := r.value(sc, col); err != nil {
+			return fmt.Errorf("%s: %w", r.cols[col].Name, err)
+		}
+		if more, err = sc.more('}'); err != nil {
+			return fmt.Errorf("after %s: %w", raw, err)
+		}
+	}
+	return nil
+}
+
+// note keeps the first conversion error of the record.
+func (r *reader) note(err error) {
+	if err != nil && r.ferr == nil {
+		r.ferr = err
+	}
+}
+
+// value stages the JSON value at the scanner in column i.
+func (r *reader) value(sc *scanner, i int) error {
+	rb := r.rb
+	switch sc.kind() {
+	case 'u':
+		if err := sc.literal("null"); err != nil {
+			return err
+		}
+		rb.SetNull(i)
+	case 't', 'f':
+		v := sc.b[sc.i] == 't'
+		word := "false"
+		if v {
+			word = "true"
+		}
+		if err := sc.literal(word); err != nil {
+			return err
+		}
+		r.note(rb.SetBool(i, v))
+	case 'n':
+		num, err := sc.number()
+		if err != nil {
+			return err
+		}
+		r.note(rb.SetString(i, unsafe.String(&num[0], len(num))))
+	case '"':
+		raw, esc, err := sc.str()
+		if err != nil {
+			return err
+		}
+		r.setString(i, raw, esc)
+	case '{', '[':
+		return sc.skip() // objects (deferred navigation) and arrays are not columns
+	default:
+		return sc.skip() // reports what is wrong
+	}
+	return nil
+}
+
+// setString stages a JSON string (raw, still escaped when esc) in column i: OData dates
+// as times, anything else through the builder's text conversion.
+func (r *reader) setString(i int, raw []byte, esc bool) {
+	typ := r.cols[i].Type
+	if typ == revcast.Date || typ == revcast.Timestamp {
+		if ms, ok := odataDateFast(raw); ok {
+			r.setTime(i, ms)
+			return
+		}
+	}
+	str, err := r.text(raw, esc)
+	if err != nil {
+		r.note(&extract.FieldError{Field: r.cols[i].Name, Value: string(raw), Reason: "malformed JSON string"})
+		return
+	}
+	if p := r.keyAt[i]; p >= 0 {
+		r.keyVals[p] = str
+	}
+	if (typ == revcast.Date || typ == revcast.Timestamp) && strings.HasPrefix(str, "/Date(") {
+		ms, ok := odataMillis(str)
+		if !ok {
+			r.note(&extract.FieldError{Field: r.cols[i].Name, Value: str, Reason: "not an OData date"})
+			return
+		}
+		r.setTime(i, ms)
+		return
+	}
+	r.note(r.rb.SetString(i, str))
+}
+
+// setTime stages the instant ms (an OData date) in column i; it is the record's change
+// timestamp when i is the change column of a header stream.
+func (r *reader) setTime(i int, ms int64) {
+	if i == r.changedCol && r.e.Nav == "" {
+		r.ms, r.hasMS = ms, true
+	}
+	r.note(r.rb.SetTime(i, time.UnixMilli(ms).UTC()))
+}
+
+// odataDate parses a JSON string holding an OData date.
+func (r *reader) odataDate(raw []byte, esc bool) (int64, bool) {
+	if ms, ok := odataDateFast(raw); ok {
+		return ms, true
+	}
+	s, err := r.text(raw, esc)
+	if err != nil {
+		return 0, false
+	}
+	return odataMillis(s)
+}
+
+// odataDateFast parses the raw JSON text of an OData v2 date as SAP writes it,
+// \/Date(ms)\/ or \/Date(ms+0000)\/, without unescaping; false for any other form (the
+// caller then unescapes and tries odataMillis).
+func odataDateFast(raw []byte) (int64, bool) {
+	const pre, suf = `\/Date(`, `)\/`
+	if len(raw) <= len(pre)+len(suf) || string(raw[:len(pre)]) != pre || string(raw[len(raw)-len(suf):]) != suf {
+		return 0, false
+	}
+	body := raw[len(pre) : len(raw)-len(suf)]
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return 0, false
+	}
+	return odataMillisBody(unsafe.String(&body[0], len(body)))
 }
 
 func (r *reader) discard() {
@@ -378,88 +866,6 @@ func (r *reader) discard() {
 		r.rb.NewRecord().Release()
 	}
 	r.rb.DiscardRow()
-}
-
-// decodePage appends the page's new records to the builder and advances the cursor. n is
-// the number of entities in the page, landed how many were not covered by the cursor.
-// Each entity is read in one pass: its properties are staged while its key and change
-// timestamp are picked up, and the staged row is dropped if the cursor covers it.
-func (r *reader) decodePage(results []byte) (rejects []extract.Reject, n, landed int, err error) {
-	var perr error
-	pos := 0
-	_, aerr := jsonparser.ArrayEach(results, func(ent []byte, vt jsonparser.ValueType, _ int, _ error) {
-		if perr != nil {
-			return
-		}
-		pos++
-		n++
-		if vt != jsonparser.Object {
-			perr = fmt.Errorf("result %d is not an object", pos)
-			return
-		}
-		if r.e.Nav != "" {
-			key, ms, items, err := r.headerInfo(ent)
-			if err != nil {
-				perr = fmt.Errorf("result %d: %w", pos, err)
-				return
-			}
-			if r.cur.landed(key, ms) {
-				return
-			}
-			r.cur.advance(strings.Clone(key), ms)
-			landed++
-			_, err = jsonparser.ArrayEach(items, func(it []byte, vt jsonparser.ValueType, _ int, _ error) {
-				if vt != jsonparser.Object {
-					return
-				}
-				serr := r.stage(it)
-				if serr == nil {
-					serr = r.endRow(ms)
-				} else {
-					r.rb.DiscardRow()
-				}
-				if serr != nil {
-					rejects = append(rejects, reject(pos, key, serr))
-				}
-			})
-			if err != nil {
-				perr = fmt.Errorf("result %d: %s: %w", pos, r.e.Nav, err)
-			}
-			return
-		}
-		serr := r.stage(ent)
-		key := r.key()
-		if key == "" && !r.e.snapshot() {
-			r.rb.DiscardRow()
-			perr = fmt.Errorf("result %d has no key (%s)", pos, strings.Join(r.e.Keys, ", "))
-			return
-		}
-		if !r.e.snapshot() {
-			if !r.hasMS {
-				r.rb.DiscardRow()
-				perr = fmt.Errorf("result %d (%s) has no %s", pos, key, r.e.Changed)
-				return
-			}
-			if r.cur.landed(key, r.ms) {
-				r.rb.DiscardRow()
-				return
-			}
-			r.cur.advance(strings.Clone(key), r.ms)
-		}
-		landed++
-		if serr == nil {
-			serr = r.endRow(r.ms)
-		} else {
-			r.rb.DiscardRow()
-		}
-		if serr != nil {
-			rejects = append(rejects, reject(pos, key, serr))
-		}
-	})
-	if aerr != nil && perr == nil {
-		perr = fmt.Errorf("malformed results: %w", aerr)
-	}
-	return rejects, n, landed, perr
 }
 
 func reject(pos int, key string, err error) extract.Reject {
@@ -485,48 +891,6 @@ func (r *reader) key() string {
 	return strings.Join(r.keyVals, "|")
 }
 
-// headerInfo reads the key, the change timestamp and the items array of a header entity
-// of an item stream, in one pass.
-func (r *reader) headerInfo(ent []byte) (key string, ms int64, items []byte, err error) {
-	clear(r.keyVals)
-	r.hasMS = false
-	err = jsonparser.ObjectEach(ent, func(k, v []byte, vt jsonparser.ValueType, _ int) error {
-		name := string(k)
-		switch {
-		case name == r.e.Nav:
-			if vt == jsonparser.Object {
-				if res, rvt, _, err := jsonparser.Get(v, "results"); err == nil && rvt == jsonparser.Array {
-					items = res
-				}
-			}
-		case name == r.e.Changed && vt == jsonparser.String:
-			s, _ := jsonparser.ParseString(v)
-			if ms, r.hasMS = odataMillis(s); !r.hasMS {
-				return fmt.Errorf("%s %q is not an OData date", name, s)
-			}
-		default:
-			if i, ok := r.keyPos[name]; ok && vt == jsonparser.String {
-				s, _ := jsonparser.ParseString(v)
-				r.keyVals[i] = s
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return "", 0, nil, err
-	}
-	if key = r.key(); key == "" {
-		return "", 0, nil, fmt.Errorf("no key (%s)", strings.Join(r.e.HeaderKeys, ", "))
-	}
-	if !r.hasMS {
-		return "", 0, nil, fmt.Errorf("%s has no %s", key, r.e.Changed)
-	}
-	if items == nil {
-		return "", 0, nil, fmt.Errorf("%s of %s is missing or not expanded", r.e.Nav, key)
-	}
-	return key, ms, items, nil
-}
-
 // odataMillis parses /Date(ms)/ or /Date(ms±hhmm)/: ms is the UTC instant, the offset only
 // says where it was recorded.
 func odataMillis(s string) (int64, bool) {
@@ -535,7 +899,15 @@ func odataMillis(s string) (int64, bool) {
 		return 0, false
 	}
 	body, ok = strings.CutSuffix(body, ")/")
-	if !ok || body == "" {
+	if !ok {
+		return 0, false
+	}
+	return odataMillisBody(body)
+}
+
+// odataMillisBody parses what is between "/Date(" and ")/".
+func odataMillisBody(body string) (int64, bool) {
+	if body == "" {
 		return 0, false
 	}
 	if j := strings.IndexAny(body[1:], "+-"); j >= 0 {
@@ -543,23 +915,6 @@ func odataMillis(s string) (int64, bool) {
 	}
 	ms, err := strconv.ParseInt(body, 10, 64)
 	return ms, err == nil
-}
-
-// stage stages one entity's properties (the row is not ended), picking up its key
-// properties and change timestamp on the way.
-func (r *reader) stage(obj []byte) error {
-	clear(r.keyVals)
-	r.hasMS = false
-	return jsonparser.ObjectEach(obj, func(k, v []byte, vt jsonparser.ValueType, _ int) error {
-		i, ok := r.index[string(k)]
-		if !ok {
-			if len(k) > 0 && k[0] != '_' && vt != jsonparser.Object && string(k) != r.e.Nav {
-				r.noteUnknown(string(k))
-			}
-			return nil
-		}
-		return r.set(i, v, vt)
-	})
 }
 
 // endRow completes the staged row: the header's change timestamp for item streams, the
@@ -579,52 +934,6 @@ func (r *reader) noteUnknown(name string) {
 	if !slices.Contains(r.unknown, name) {
 		r.unknown = append(r.unknown, name)
 	}
-}
-
-// set stages one JSON value in column i.
-func (r *reader) set(i int, v []byte, vt jsonparser.ValueType) error {
-	rb := r.rb
-	switch vt {
-	case jsonparser.Null:
-		rb.SetNull(i)
-		return nil
-	case jsonparser.Boolean:
-		return rb.SetBool(i, len(v) > 0 && v[0] == 't')
-	case jsonparser.Number:
-		return rb.SetString(i, string(v))
-	case jsonparser.String:
-	default:
-		return nil // objects (deferred navigation) and arrays are not columns
-	}
-	var str string
-	if bytes.IndexByte(v, '\\') >= 0 {
-		u, err := jsonparser.Unescape(v, r.buf[:0])
-		if err != nil {
-			return &extract.FieldError{Field: r.cols[i].Name, Value: string(v), Reason: "malformed JSON string"}
-		}
-		str = string(u)
-	} else if len(v) > 0 {
-		// The page body outlives the row: a view is enough for parsing and for Append,
-		// which copies.
-		str = unsafe.String(&v[0], len(v))
-	}
-	if p := r.keyAt[i]; p >= 0 {
-		r.keyVals[p] = str
-	}
-	switch r.cols[i].Type {
-	case revcast.Date, revcast.Timestamp:
-		if strings.HasPrefix(str, "/Date(") {
-			ms, ok := odataMillis(str)
-			if !ok {
-				return &extract.FieldError{Field: r.cols[i].Name, Value: str, Reason: "not an OData date"}
-			}
-			if i == r.changedCol && r.e.Nav == "" {
-				r.ms, r.hasMS = ms, true
-			}
-			return rb.SetTime(i, time.UnixMilli(ms).UTC())
-		}
-	}
-	return rb.SetString(i, str)
 }
 
 // Close releases the reader's buffers.
