@@ -130,25 +130,43 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 			return nil, err
 		}
 	}
-	if out.Outcomes, err = readOutcomes(ctx, conn); err != nil {
-		return nil, err
-	}
+	// The snapshots first: they say which deals need their attributes (a training frame
+	// sampled at large scale holds a fraction of them), then every deal's outcome and, for
+	// the deals snapshotted, the attributes every snapshot of the deal shares.
+	deals := map[string]*forecast.Deal{}
 	if len(dates) > 0 {
 		// The snapshot query runs over chunks of consecutive dates of at most
 		// snapshotChunkRows (deal, date) rows each, so DuckDB's working memory (the history
 		// join, the as-of joins) is bounded by the chunk, not by the length of the history.
-		chunks, err := snapshotChunks(ctx, conn, snapshotChunkRows)
+		chunks, total, err := snapshotChunks(ctx, conn, snapshotChunkRows)
 		if err != nil {
 			return nil, err
 		}
+		// total counts every deal open at each date; the query keeps those with a history row
+		// before it, so it is an upper bound: one allocation instead of append's regrowth
+		// (which held the old and the new array, 2.25 times the rows, at the last copy).
+		out.Snapshots = make([]forecast.Snapshot, 0, total)
+		r := snapshotReader{deals: deals}
 		for _, c := range chunks {
 			if err := exec("dates", `create or replace temp table fc_dates as
 				select snapshot_date, day, sample_mod from fc_dates_all where day between ? and ?`, c[0], c[1]); err != nil {
 				return nil, err
 			}
-			if out.Snapshots, err = readSnapshots(ctx, conn, out.Snapshots); err != nil {
+			if out.Snapshots, err = r.read(ctx, conn, out.Snapshots); err != nil {
 				return nil, err
 			}
+		}
+	}
+	accountCreated := map[*forecast.Deal]int64{}
+	if out.Outcomes, err = readOutcomes(ctx, conn, deals, accountCreated); err != nil {
+		return nil, err
+	}
+	// Tenure: snapshot date - account created date, in days (0 without a created date, as
+	// the null of the SQL difference was read before).
+	for i := range out.Snapshots {
+		s := &out.Snapshots[i]
+		if c, ok := accountCreated[s.Deal]; ok {
+			s.AccountTenureDays = float64(int64(s.Day) - c)
 		}
 	}
 	for _, t := range append(slices.Clone(featureTables), "fc_dates", "fc_dates_all", "fc_account_matches", "fc_serving_plants") {
@@ -159,7 +177,7 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 
 // MaxTrainingSnapshotRows bounds the snapshot rows read for training; larger pipelines
 // are sampled by opportunity (SnapshotDate.SampleMod), so the forecast's memory stays
-// bounded at any scale (1.5M rows ≈ 0.7 GB of forecast.Snapshot).
+// bounded at any scale (1.5M rows ≈ 0.4 GB of forecast.Snapshot).
 const MaxTrainingSnapshotRows = 1_500_000
 
 // TrainingSnapshots reads the forecast's input as of asOf: the open pipeline at every
@@ -216,25 +234,71 @@ func (w *Warehouse) hasColumns(ctx context.Context, q interface {
 	return n == len(cols), nil
 }
 
-func readOutcomes(ctx context.Context, conn *sql.Conn) ([]forecast.Outcome, error) {
+// readOutcomes reads every deal's outcome from fc_deal, ordered by id, and fills the
+// attributes of the deals in deals (the snapshotted ones; their outcome shares the id
+// string) and, for those with an account created date, accountCreated (days since
+// 1970-01-01). Categorical strings are interned: a few hundred owners, teams and regions
+// repeat over a million deals at large scale.
+func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecast.Deal, accountCreated map[*forecast.Deal]int64) ([]forecast.Outcome, error) {
+	var n int
+	if err := conn.QueryRowContext(ctx, `select count(*) from fc_deal`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("forecast features: outcomes: %w", err)
+	}
 	rows, err := conn.QueryContext(ctx, `select opportunity_id, created_day, coalesce(close_day, 0), is_won,
-		coalesce(amount_base, 0), coalesce(owner_id, ''), team, region, family
+		coalesce(amount_base, 0), coalesce(owner_id, ''), team, region, family,
+		type, lead_source, segment, coalesce(account_id, ''), discount, short_share, uncovered_share,
+		auto_renew, is_renewal_contract, account_created_date - date '1970-01-01', first_close_day
 		from fc_deal order by opportunity_id`)
 	if err != nil {
 		return nil, fmt.Errorf("forecast features: outcomes: %w", err)
 	}
 	defer rows.Close()
-	var out []forecast.Outcome
+	var (
+		out     = make([]forecast.Outcome, 0, n)
+		strs    = map[string]string{}
+		a       forecast.Deal
+		created sql.NullInt64
+		first   sql.NullInt32
+	)
+	intern := internFunc(strs)
+	var createdDay, closed int32
 	for rows.Next() {
-		var o forecast.Outcome
-		var created, closed int32
-		if err := rows.Scan(&o.OpportunityID, &created, &closed, &o.Won, &o.Amount, &o.Owner, &o.Team, &o.Region, &o.Family); err != nil {
+		out = append(out, forecast.Outcome{}) // scanned in place, as in snapshotReader.read
+		o := &out[len(out)-1]
+		if err := rows.Scan(&o.OpportunityID, &createdDay, &closed, &o.Won, &o.Amount, &o.Owner, &o.Team, &o.Region, &o.Family,
+			&a.Type, &a.LeadSource, &a.Segment, &a.Account, &a.Discount, &a.ShortShare, &a.UncoveredShare,
+			&a.AutoRenew, &a.IsRenewal, &created, &first); err != nil {
 			return nil, fmt.Errorf("forecast features: outcomes: %w", err)
 		}
-		o.CreatedDay, o.ClosedDay = forecast.Day(created), forecast.Day(closed)
-		out = append(out, o)
+		o.CreatedDay, o.ClosedDay = forecast.Day(createdDay), forecast.Day(closed)
+		for _, p := range []*string{&o.Owner, &o.Team, &o.Region, &o.Family} {
+			intern(p)
+		}
+		if d := deals[o.OpportunityID]; d != nil {
+			o.OpportunityID = d.OpportunityID
+			for _, p := range []*string{&a.Type, &a.LeadSource, &a.Segment, &a.Account} {
+				intern(p)
+			}
+			a.OpportunityID, a.CreatedDay, a.FirstClose = d.OpportunityID, o.CreatedDay, forecast.Day(first.Int32)
+			a.Owner, a.Team, a.Region, a.Family = o.Owner, o.Team, o.Region, o.Family
+			*d = a
+			if created.Valid {
+				accountCreated[d] = created.Int64
+			}
+		}
 	}
 	return out, rows.Err()
+}
+
+// internFunc returns a function that replaces *p by the first copy of its value seen.
+func internFunc(strs map[string]string) func(p *string) {
+	return func(p *string) {
+		if v, ok := strs[*p]; ok {
+			*p = v
+		} else {
+			strs[*p] = *p
+		}
+	}
 }
 
 // snapshotChunkRows bounds the (deal, date) rows of one run of the snapshot query. At
@@ -245,8 +309,8 @@ const snapshotChunkRows = 100_000
 
 // snapshotChunks splits fc_dates_all into runs of consecutive days, each with at most
 // maxRows open (sampled) deals in total — a date with more is a chunk of its own — and
-// returns each run's first and last day.
-func snapshotChunks(ctx context.Context, conn *sql.Conn, maxRows int64) ([][2]int32, error) {
+// returns each run's first and last day and the open deals of all dates.
+func snapshotChunks(ctx context.Context, conn *sql.Conn, maxRows int64) ([][2]int32, int64, error) {
 	rows, err := conn.QueryContext(ctx, `
 		select d.day, count(x.opportunity_id)
 		from fc_dates_all d
@@ -255,16 +319,16 @@ func snapshotChunks(ctx context.Context, conn *sql.Conn, maxRows int64) ([][2]in
 		     and (d.sample_mod <= 1 or hash(x.opportunity_id) % d.sample_mod = 0)
 		group by d.day order by d.day`)
 	if err != nil {
-		return nil, fmt.Errorf("forecast features: count open deals per date: %w", err)
+		return nil, 0, fmt.Errorf("forecast features: count open deals per date: %w", err)
 	}
 	defer rows.Close()
 	var chunks [][2]int32
-	var n int64
+	var n, total int64
 	for rows.Next() {
 		var day int32
 		var k int64
 		if err := rows.Scan(&day, &k); err != nil {
-			return nil, fmt.Errorf("forecast features: count open deals per date: %w", err)
+			return nil, 0, fmt.Errorf("forecast features: count open deals per date: %w", err)
 		}
 		if len(chunks) == 0 || n+k > maxRows {
 			chunks = append(chunks, [2]int32{day, day})
@@ -272,71 +336,75 @@ func snapshotChunks(ctx context.Context, conn *sql.Conn, maxRows int64) ([][2]in
 		}
 		chunks[len(chunks)-1][1] = day
 		n += k
+		total += k
 	}
-	return chunks, rows.Err()
+	return chunks, total, rows.Err()
 }
 
-// readSnapshots runs the snapshot query over the dates in fc_dates and appends the rows
-// to out.
-func readSnapshots(ctx context.Context, conn *sql.Conn, out []forecast.Snapshot) ([]forecast.Snapshot, error) {
+// snapshotReader reads the snapshot query's rows, giving every snapshot of a deal one
+// shared *forecast.Deal (its id set here, its attributes by readOutcomes).
+type snapshotReader struct {
+	deals map[string]*forecast.Deal
+	block []forecast.Deal // Deals are allocated in blocks, not one by one
+	strs  map[string]string
+}
+
+// read runs the snapshot query (sql/features/fc_snapshots.sql, ordered by day, then
+// opportunity id) over the dates in fc_dates and appends the rows to out.
+func (r *snapshotReader) read(ctx context.Context, conn *sql.Conn, out []forecast.Snapshot) ([]forecast.Snapshot, error) {
 	q, err := featureSQL("fc_snapshots")
 	if err != nil {
 		return nil, err
 	}
-	// Static attributes are joined here rather than carried through the snapshot query.
-	q = `with f as (` + q + `)
-select f.*, x.type, x.lead_source, x.segment, coalesce(x.owner_id, ''), x.team, x.region,
-       coalesce(x.account_id, ''), x.family, x.discount, x.short_share, x.uncovered_share, x.auto_renew, x.is_renewal_contract,
-       cast(f.snapshot_date - x.account_created_date as double), x.created_day, x.first_close_day
-from f join fc_deal x on x.opportunity_id = f.opportunity_id
-order by f.day, f.opportunity_id`
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("forecast features: snapshots (sql/features/fc_snapshots.sql): %w", err)
 	}
 	defer rows.Close()
-	// Categorical values repeat millions of times at scale: keep one copy of each.
-	strs := map[string]string{}
-	intern := func(p *string) {
-		if v, ok := strs[*p]; ok {
-			*p = v
-		} else {
-			strs[*p] = *p
-		}
+	// Stage and category values repeat millions of times at scale: keep one copy of each.
+	if r.strs == nil {
+		r.strs = map[string]string{}
 	}
+	intern := internFunc(r.strs)
 	var (
 		snapDate                      time.Time
 		day, rank, closeDay           int32
 		adv, reg, push, slip, slipTop int64
-		tenure                        sql.NullFloat64
-		created, firstClose           int32
+		id                            string
 		prob, amount                  sql.NullFloat64
 		stage, fc                     sql.NullString
 		daysInStage                   sql.NullFloat64
 	)
 	for rows.Next() {
-		var s forecast.Snapshot
-		err := rows.Scan(&snapDate, &day, &s.OpportunityID, &stage, &rank, &prob, &closeDay, &amount, &fc,
+		// Scanned in place: a local Snapshot would escape (Scan takes pointers to its fields)
+		// and cost one heap allocation per row.
+		out = append(out, forecast.Snapshot{})
+		s := &out[len(out)-1]
+		err := rows.Scan(&snapDate, &day, &id, &stage, &rank, &prob, &closeDay, &amount, &fc,
 			&daysInStage, &adv, &reg, &push, &slip, &slipTop,
 			&s.DaysByRank[0], &s.DaysByRank[1], &s.DaysByRank[2], &s.DaysByRank[3], &s.DaysByRank[4], &s.DaysByRank[5],
 			&s.OwnerWins, &s.OwnerClosed, &s.AccountWins, &s.AccountClosed, &s.CompanyWins, &s.CompanyClosed,
 			&s.Payments, &s.MeanDaysLate, &s.OpenAR, &s.OverdueShare, &s.Overdue30Share,
-			&s.Cases365, &s.Bookings365, &s.BookingsPrior365,
-			&s.Type, &s.LeadSource, &s.Segment, &s.Owner, &s.Team, &s.Region, &s.Account, &s.Family,
-			&s.Discount, &s.ShortShare, &s.UncoveredShare, &s.AutoRenew, &s.IsRenewal, &tenure, &created, &firstClose)
+			&s.Cases365, &s.Bookings365, &s.BookingsPrior365)
 		if err != nil {
 			return nil, fmt.Errorf("forecast features: snapshots: %w", err)
 		}
-		s.Day, s.StageRank, s.CloseDate = forecast.Day(day), int(rank), forecast.Day(closeDay)
+		d := r.deals[id]
+		if d == nil {
+			if len(r.block) == 0 {
+				r.block = make([]forecast.Deal, 4096)
+			}
+			d, r.block = &r.block[0], r.block[1:]
+			d.OpportunityID = id
+			r.deals[id] = d
+		}
+		s.Deal = d
+		s.Day, s.StageRank, s.CloseDate = forecast.Day(day), rank, forecast.Day(closeDay)
 		s.Stage, s.ForecastCategory = stage.String, fc.String
 		s.CRMProbability, s.Amount, s.DaysInStage = prob.Float64, amount.Float64, daysInStage.Float64
-		s.Advances, s.Regressions, s.Pushes, s.Slips, s.SlipsTop = int(adv), int(reg), int(push), int(slip), int(slipTop)
-		s.AccountTenureDays = tenure.Float64
-		for _, p := range []*string{&s.Stage, &s.ForecastCategory, &s.Type, &s.LeadSource, &s.Segment, &s.Owner, &s.Team, &s.Region, &s.Account, &s.Family} {
-			intern(p)
-		}
-		s.CreatedDay, s.FirstClose = forecast.Day(created), forecast.Day(firstClose)
-		out = append(out, s)
+		s.Advances, s.Regressions, s.Pushes, s.Slips, s.SlipsTop = int32(adv), int32(reg), int32(push), int32(slip), int32(slipTop)
+		intern(&s.Stage)
+		intern(&s.ForecastCategory)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("forecast features: snapshots: %w", err)

@@ -3,6 +3,7 @@ package transform
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -183,8 +184,10 @@ create table if not exists renewal_forecast (
 comment on table renewal_forecast is 'renewal_forecast: probability of renewal and expected renewal value of each contract ending within the horizon, with churn-risk drivers (models/renewal). grain: one row per run and contract. key: run_id, contract_id'`
 
 // SaveRenewalForecast writes scores into renewal_forecast (created if absent) under runID,
-// replacing any rows the run already has (delete, then insert, in one transaction), so a
-// re-run is idempotent. drivers holds the score's winprob.Explanation as JSON.
+// replacing any rows the run already has (delete, then append, in one transaction), so a
+// re-run is idempotent. drivers holds the score's winprob.Explanation as JSON. Rows go
+// through DuckDB's appender: one prepared INSERT per contract cost about 0.3 ms each
+// (0.7 s for the medium company's 2,300 contracts, twenty times that at large).
 func (w *Warehouse) SaveRenewalForecast(ctx context.Context, runID revcast.RunID, scores []renewal.Score) error {
 	if w.ReadOnly {
 		return ErrReadOnly
@@ -192,30 +195,42 @@ func (w *Warehouse) SaveRenewalForecast(ctx context.Context, runID revcast.RunID
 	if err := w.exec(ctx, renewalForecastDDL); err != nil {
 		return fmt.Errorf("save renewal forecast: %w", err)
 	}
-	tx, err := w.DB.BeginTx(ctx, nil)
+	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `delete from renewal_forecast where run_id = ?`, string(runID)); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
 		return fmt.Errorf("save renewal forecast: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `insert into renewal_forecast values (?, ?, ?, ?, ?, ?, ?, ?)`)
+	fail := func(err error) error {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
+		return fmt.Errorf("save renewal forecast: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `delete from renewal_forecast where run_id = ?`, string(runID)); err != nil {
+		return fail(err)
+	}
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("duckdb connection does not implement driver.Conn")
+		}
+		return appendRows(c, "renewal_forecast", len(scores), func(i int) ([]driver.Value, error) {
+			s := &scores[i]
+			drivers, err := json.Marshal(s.Drivers)
+			if err != nil {
+				return nil, fmt.Errorf("contract %s: %w", s.ID, err)
+			}
+			// json.RawMessage: the appender marshals values of a JSON column (a string would be
+			// stored as a JSON string, not as the document).
+			return []driver.Value{string(runID), s.ID, s.Account, s.End, s.AnnualValue, s.PRenew, s.ExpectedRenewal, json.RawMessage(drivers)}, nil
+		})
+	})
 	if err != nil {
-		return fmt.Errorf("save renewal forecast: %w", err)
+		return fail(err)
 	}
-	defer stmt.Close()
-	for _, s := range scores {
-		drivers, err := json.Marshal(s.Drivers)
-		if err != nil {
-			return err
-		}
-		if _, err := stmt.ExecContext(ctx, string(runID), s.ID, s.Account, s.End, s.AnnualValue, s.PRenew, s.ExpectedRenewal, string(drivers)); err != nil {
-			return fmt.Errorf("save renewal forecast: contract %s: %w", s.ID, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save renewal forecast: %w", err)
+	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
+		return fail(err)
 	}
 	return nil
 }

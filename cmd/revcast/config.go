@@ -72,7 +72,7 @@ var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|
 
 // WarehouseConfig limits the embedded DuckDB's resources (transform.DBSettings).
 type WarehouseConfig struct {
-	MemoryLimit string `yaml:"memory_limit"` // e.g. 2GB; "" is DuckDB's default, 80% of RAM
+	MemoryLimit string `yaml:"memory_limit"` // e.g. 2GB; "" is DuckDB's default, 80% of RAM (the forecast uses 1GB)
 	Threads     int    `yaml:"threads"`      // 0: one per core
 }
 

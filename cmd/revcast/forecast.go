@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime/debug"
 	"text/tabwriter"
 	"time"
 
@@ -96,6 +98,11 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 		return nil, err
 	}
 	defer w.Close()
+	restore, err := forecastMemory(ctx, cfg, w)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	if asOfTime.IsZero() {
 		if asOfTime, err = warehouseAsOf(ctx, w); err != nil {
 			return nil, err
@@ -241,6 +248,52 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	}
 	m.Logger.Info("saved forecast", "run_id", run.RunID, "as_of", asOf.String(), "seconds", since(start))
 	return &forecastOutcome{RunID: run.RunID, AsOf: asOf, Model: model, Result: res, Collections: cf, Timeseries: ts, Elapsed: time.Since(start)}, nil
+}
+
+// The forecast's memory budget, for the design's 2 GiB peak of a whole run at large scale
+// (DESIGN.md, Performance), used when neither the config nor the environment sets one:
+//
+//   - DuckDB: forecastDuckDBMemory caps its buffer manager (DuckDB's default is 80% of RAM).
+//     The feature temp tables grow with the history (about 90 MB at medium, so some 1.8 GB
+//     at large) and under the cap spill to the warehouse's .tmp folder. DuckDB needs a
+//     minimum that grows with the data: the forecast failed with "Out of Memory" below
+//     68 MB on the small company (2k opportunities) and below 104 MB on the medium one
+//     (50k), about 0.7 KB per opportunity, which extrapolates to some 760 MB at large (1M);
+//     1 GB keeps a margin above that. The snapshot step peaks at about 450 MB at medium,
+//     so the cap does not bind there.
+//   - DuckDB's allocator (jemalloc) keeps freed pages until its next allocations; its
+//     background thread returns them while Go fits the models (measured at medium: RSS
+//     during the fit 1.4 GB without it, 0.75 GB with it), so DuckDB's peak (the snapshot
+//     step) and Go's (the fit) do not add up.
+//   - Go: forecastGoMemory is a soft limit on the Go heap (debug.SetMemoryLimit), so that
+//     the garbage collector runs before the heap reaches twice the live data (GOGC=100):
+//     at large the live peak of the fit is about 0.9 GB (1.6M snapshots of 264 bytes, a
+//     million outcomes, the 400k-row win matrix), which GOGC alone lets grow toward
+//     1.8 GB. 1.25 GiB leaves room for the live data and for DuckDB's idle remainder and
+//     the binary (about 0.25 GB) under 2 GiB.
+const (
+	forecastDuckDBMemory = "1GB"
+	forecastGoMemory     = 1280 << 20
+)
+
+// forecastMemory applies the forecast's memory budget (see forecastDuckDBMemory) to w and to
+// the Go runtime, unless warehouse.memory_limit or GOMEMLIMIT sets one, and returns the
+// function that restores the Go limit.
+func forecastMemory(ctx context.Context, cfg *Config, w *transform.Warehouse) (func(), error) {
+	settings := []string{`set global allocator_background_threads = true`}
+	if cfg.Warehouse.MemoryLimit == "" {
+		settings = append(settings, `set global memory_limit = '`+forecastDuckDBMemory+`'`)
+	}
+	for _, q := range settings {
+		if _, err := w.DB.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("forecast: %s: %w", q, err)
+		}
+	}
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}, nil
+	}
+	prev := debug.SetMemoryLimit(forecastGoMemory)
+	return func() { debug.SetMemoryLimit(prev) }, nil
 }
 
 // bookingsToCome returns the bookings expected from asOf until the day before until (the

@@ -46,6 +46,13 @@ func chooseK(obs []delayObs, opts Options) (float64, []float64) {
 		pos++
 	}
 	const floor = 1e-12 // keeps log finite when both distributions give a bin zero mass
+	// Per-customer buffers, reused across customers and folds: a fit of 100k customers
+	// otherwise allocates 5 x 100k x five arrays of the support's length (456 days).
+	nd := hi - lo + 1
+	kmEvents, kmLeave, kmP := make([]float64, nd), make([]float64, nd+1), make([]float64, nd)
+	kmFull, kmCum := make([]float64, nd), make([]float64, nd)
+	var ct []int
+	var cc []bool
 	for f := 0; f < cvFolds; f++ {
 		var t []int
 		var c []bool
@@ -62,8 +69,7 @@ func chooseK(obs []delayObs, opts Options) (float64, []float64) {
 			for end < len(obs) && obs[end].customer == obs[start].customer {
 				end++
 			}
-			var ct []int
-			var cc []bool
+			ct, cc = ct[:0], cc[:0]
 			held := false
 			for i := start; i < end; i++ {
 				if obs[i].disputed {
@@ -77,8 +83,9 @@ func chooseK(obs []delayObs, opts Options) (float64, []float64) {
 				cc = append(cc, obs[i].censored)
 			}
 			if held {
-				km, n := KaplanMeier(ct, cc, lo, hi)
-				kmC := newCum(km.Complete(pop))
+				km, n := kaplanMeier(ct, cc, lo, hi, kmEvents, kmLeave, kmP)
+				full := km.completeInto(pop, kmFull)
+				kmC := cumDist{full, full.cdfInto(kmCum)}
 				for i := start; i < end; i++ {
 					o := obs[i]
 					if o.disputed || fold[i] != f {

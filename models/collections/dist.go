@@ -103,10 +103,19 @@ func KaplanMeier(t []int, censored []bool, min, max int) (Dist, int) {
 		panic(fmt.Sprintf("collections: KaplanMeier: max %d < min %d", max, min))
 	}
 	n := max - min + 1
+	return kaplanMeier(t, censored, min, max, make([]float64, n), make([]float64, n+1), make([]float64, n))
+}
+
+// kaplanMeier is KaplanMeier with its buffers passed in (events and p of length
+// max - min + 1, leave one longer; their contents are overwritten), so that a loop over many
+// customers allocates nothing per customer. The returned Dist's P is p.
+func kaplanMeier(t []int, censored []bool, min, max int, events, leave, p []float64) (Dist, int) {
+	n := max - min + 1
 	// events[i]: exact observations at min+i; leave[i]: observations whose last day at risk
 	// is min+i (exact at min+i, or censored at min+i+1).
-	events := make([]float64, n)
-	leave := make([]float64, n+1) // leave[n]: still at risk after max
+	clear(events)
+	clear(leave) // leave[n]: still at risk after max
+	clear(p)
 	exact := 0
 	for k, v := range t {
 		if censored[k] {
@@ -137,7 +146,7 @@ func KaplanMeier(t []int, censored []bool, min, max int) (Dist, int) {
 	for i := n - 1; i >= 0; i-- {
 		atRisk += leave[i]
 	}
-	d := Dist{Min: min, P: make([]float64, n), Horizon: min - 1}
+	d := Dist{Min: min, P: p, Horizon: min - 1}
 	s := 1.0
 	for i := 0; i < n; i++ {
 		if atRisk <= 0 {
@@ -168,11 +177,15 @@ func KaplanMeier(t []int, censored []bool, min, max int) (Dist, int) {
 // or pooled tail; Klein & Moeschberger 2003, "Survival Analysis", 2nd ed., section 4.2). If
 // ref has no mass after Horizon, the Open mass stays in Beyond. It panics if the supports
 // differ.
-func (d Dist) Complete(ref Dist) Dist {
+func (d Dist) Complete(ref Dist) Dist { return d.completeInto(ref, nil) }
+
+// completeInto is Complete with the result's P written into dst's storage (grown if
+// needed); dst must not share storage with d.P.
+func (d Dist) completeInto(ref Dist, dst []float64) Dist {
 	if d.Min != ref.Min || len(d.P) != len(ref.P) {
 		panic("collections: Complete: supports differ")
 	}
-	out := Dist{Min: d.Min, P: append([]float64(nil), d.P...), Beyond: d.Beyond, Horizon: d.Max()}
+	out := Dist{Min: d.Min, P: append(dst[:0], d.P...), Beyond: d.Beyond, Horizon: d.Max()}
 	if d.Open <= 0 {
 		return out
 	}
@@ -246,8 +259,10 @@ func (d Dist) Convolve(r []float64, rMin int) Dist {
 }
 
 // cdf returns the cumulative sums C[i] = P(D <= Min+i) for fast interval probabilities.
-func (d Dist) cdf() []float64 {
-	c := make([]float64, len(d.P))
+func (d Dist) cdf() []float64 { return d.cdfInto(make([]float64, len(d.P))) }
+
+// cdfInto is cdf writing into c (len(d.P)).
+func (d Dist) cdfInto(c []float64) []float64 {
 	s := 0.0
 	for i, p := range d.P {
 		s += p

@@ -74,12 +74,12 @@ func NewEncoder(train []Snapshot, fs FeatureSet) *Encoder {
 
 func newEncoder(train []*Snapshot, fs FeatureSet) *Encoder {
 	e := &Encoder{Features: fs}
-	stageRank := map[string]int{}
+	stageRank := map[string]int32{}
 	for _, s := range train {
 		stageRank[s.Stage] = s.StageRank
 	}
 	e.Stages = vocabulary(train, func(s *Snapshot) string { return s.Stage })
-	slices.SortStableFunc(e.Stages, func(a, b string) int { return stageRank[a] - stageRank[b] })
+	slices.SortStableFunc(e.Stages, func(a, b string) int { return int(stageRank[a]) - int(stageRank[b]) })
 	e.Types = vocabulary(train, func(s *Snapshot) string { return s.Type })
 	e.Segments = vocabulary(train, func(s *Snapshot) string { return s.Segment })
 	e.LeadSources = vocabulary(train, func(s *Snapshot) string { return s.LeadSource })

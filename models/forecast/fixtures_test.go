@@ -118,6 +118,7 @@ func plainData(c *fixtures.Company, days []forecast.Day, sampleMod int) ([]forec
 		companyAt[d] = [2]float64{w, n}
 	}
 	var snaps []forecast.Snapshot
+	deals := make([]*forecast.Deal, len(c.Opportunities)) // one per opportunity, shared by its snapshots
 	for _, d := range days {
 		for i := range c.Opportunities {
 			o := &c.Opportunities[i]
@@ -136,12 +137,15 @@ func plainData(c *fixtures.Company, days []forecast.Day, sampleMod int) ([]forec
 			if last := rows[len(rows)-1]; last.Stage.IsClosed() && last.ValidFrom < ts {
 				continue
 			}
-			s := forecast.Snapshot{Day: d, OpportunityID: outcomes[i].OpportunityID, CreatedDay: outcomes[i].CreatedDay,
-				FirstClose: day(rows[0].CloseDate), Type: o.Type.String(), LeadSource: o.LeadSource,
-				Segment: c.Accounts[o.Account-1].Segment, Owner: outcomes[i].Owner, Team: outcomes[i].Team,
-				Region: outcomes[i].Region, Account: o.Account.String(), Family: family[i],
-				Discount: o.DiscountPct / 100, ShortShare: short[i], UncoveredShare: short[i],
-				IsRenewal: o.Type == fixtures.Renewal}
+			if deals[i] == nil {
+				deals[i] = &forecast.Deal{OpportunityID: outcomes[i].OpportunityID, CreatedDay: outcomes[i].CreatedDay,
+					FirstClose: day(rows[0].CloseDate), Type: o.Type.String(), LeadSource: o.LeadSource,
+					Segment: c.Accounts[o.Account-1].Segment, Owner: outcomes[i].Owner, Team: outcomes[i].Team,
+					Region: outcomes[i].Region, Account: o.Account.String(), Family: family[i],
+					Discount: o.DiscountPct / 100, ShortShare: short[i], UncoveredShare: short[i],
+					IsRenewal: o.Type == fixtures.Renewal}
+			}
+			s := forecast.Snapshot{Deal: deals[i], Day: d}
 			var entered fixtures.Timestamp
 			for k, r := range rows {
 				if r.ValidFrom >= ts {
@@ -176,7 +180,7 @@ func plainData(c *fixtures.Company, days []forecast.Day, sampleMod int) ([]forec
 						}
 					}
 				}
-				s.Stage, s.StageRank = r.Stage.String(), int(r.Stage)
+				s.Stage, s.StageRank = r.Stage.String(), int32(r.Stage)
 				s.CRMProbability = r.Stage.CRMProbability()
 				s.ForecastCategory = r.ForecastCategory.String()
 				s.CloseDate = day(r.CloseDate)

@@ -180,10 +180,11 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 		}
 	}
 	res.Deals = make([]DealForecast, len(open))
+	F, xBuf := make([]float64, len(endSet)), make([]float64, len(m.Close.Names))
 	for i := range open {
 		s := &open[i]
 		sc := scores[i]
-		F := m.CloseBy(s, sc.Logit, sc.PWin, endSet)
+		m.closeBy(s, sc.Logit, sc.PWin, endSet, F, xBuf)
 		sf, cf := 1.0, 1.0
 		if sc.Short {
 			sf = m.SupplyFactor

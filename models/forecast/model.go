@@ -266,6 +266,7 @@ func (m *Model) fitCommonShock(snaps []Snapshot, grid map[Day]bool, out map[stri
 		days = keep
 	}
 	sum, n := 0.0, 0
+	qBuf, xBuf := make([]float64, 1), make([]float64, len(m.Close.Names))
 	for _, d := range days {
 		idx := byDay[d]
 		// At most 20,000 deals a day (by a hash of the id): tau^2 is a relative variance,
@@ -287,9 +288,10 @@ func (m *Model) fitCommonShock(snaps []Snapshot, grid map[Day]bool, out map[stri
 		e := cal.Quarter(d).End
 		sc := m.score(day, false)
 		var R, V, mu float64
+		ends := []Day{e}
 		for k := range day {
 			s := &day[k]
-			q := m.CloseBy(s, sc[k].Logit, sc[k].PWin, []Day{e})[0]
+			q := m.closeBy(s, sc[k].Logit, sc[k].PWin, ends, qBuf, xBuf)[0]
 			o := out[s.OpportunityID]
 			y := b2f(o.Won && o.ClosedDay != 0 && o.ClosedDay <= e)
 			R += s.Amount * (y - q)
@@ -507,9 +509,15 @@ func (m *Model) fitClose(snaps []Snapshot, grid map[Day]bool, out map[string]*Ou
 		e Day
 	}
 	var rows []hrow
+	endsOf := map[Day][]Day{} // closeEnds depends on the day alone: once per snapshot date
 	for _, i := range idx {
 		s := &snaps[i]
-		for _, e := range closeEnds(s.Day) {
+		ends, ok := endsOf[s.Day]
+		if !ok {
+			ends = closeEnds(s.Day)
+			endsOf[s.Day] = ends
+		}
+		for _, e := range ends {
 			if e >= asOf {
 				continue
 			}

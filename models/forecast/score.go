@@ -47,8 +47,13 @@ func (m *Model) score(snaps []Snapshot, explain bool) []Score {
 // pWin, the deal's win probability: a deal cannot close won in some window more often than
 // it closes won at all. Ends before s.Day get 0.
 func (m *Model) CloseBy(s *Snapshot, logit, pWin float64, ends []Day) []float64 {
-	out := make([]float64, len(ends))
-	x := make([]float64, len(m.Close.Names))
+	return m.closeBy(s, logit, pWin, ends, make([]float64, len(ends)), make([]float64, len(m.Close.Names)))
+}
+
+// closeBy is CloseBy writing into out (len(ends)) with x (len(m.Close.Names)) as scratch,
+// so that loops over many snapshots allocate nothing per snapshot.
+func (m *Model) closeBy(s *Snapshot, logit, pWin float64, ends []Day, out, x []float64) []float64 {
+	clear(out)
 	run := 0.0
 	for k, e := range ends {
 		if e < s.Day {

@@ -85,6 +85,39 @@ base as (
         s.day - 730 as day730
     from state s
     join fc_deal x on x.opportunity_id = s.opportunity_id
+),
+-- The as-of lookups run once per distinct key and date, not once per deal: an as-of join
+-- sorts its left side with every column it carries, so ten of them over the wide deal rows
+-- held some 600 MB per 100k-row chunk; the few thousand (owner, day) or (account, day) keys
+-- are then joined back by equality (a null key matches nothing either way).
+owner_rec as (
+    select k.owner_id, k.day, orr.wins, orr.n
+    from (select distinct owner_id, day from base) k
+    asof left join fc_owner_record orr on orr.owner_id = k.owner_id and k.day > orr.close_day
+),
+company_rec as (
+    select k.day, cr.wins, cr.n
+    from (select distinct day from base) k
+    asof left join fc_company_record cr on k.day > cr.close_day
+),
+customer_pay as (
+    select k.customer_id, k.snapshot_date, pc.n, pc.sum_late
+    from (select distinct customer_id, snapshot_date from base) k
+    asof left join fc_pay pc on pc.customer_id = k.customer_id and k.snapshot_date > pc.payment_date
+),
+account_rec as (
+    select k.account_id, k.day,
+           arr.wins, arr.n,
+           coalesce(c1.n, 0) - coalesce(c0.n, 0) as cases_365d,
+           coalesce(b1.won_base, 0) - coalesce(b0.won_base, 0) as bookings_365d,
+           coalesce(b0.won_base, 0) - coalesce(bm.won_base, 0) as bookings_prior_365d
+    from (select distinct account_id, snapshot_date, day, d365, day365, day730 from base) k
+    asof left join fc_account_record arr on arr.account_id = k.account_id and k.day > arr.close_day
+    asof left join fc_case_count c1 on c1.account_id = k.account_id and k.snapshot_date > c1.created_date
+    asof left join fc_case_count c0 on c0.account_id = k.account_id and k.d365 > c0.created_date
+    asof left join fc_bookings b1 on b1.account_id = k.account_id and k.day > b1.close_day
+    asof left join fc_bookings b0 on b0.account_id = k.account_id and k.day365 > b0.close_day
+    asof left join fc_bookings bm on bm.account_id = k.account_id and k.day730 > bm.close_day
 )
 select
     -- Doubles are rounded (days to 1e-6, money to cents, shares to 1e-9): DuckDB sums
@@ -113,18 +146,13 @@ select
     round(coalesce(ar.open_base, 0), 2) as open_ar_base,
     case when ar.open_base > 0 then round(ar.overdue_base / ar.open_base, 9) else 0 end as overdue_share,
     case when ar.open_base > 0 then round(ar.overdue30_base / ar.open_base, 9) else 0 end as overdue30_share,
-    cast(coalesce(c1.n, 0) - coalesce(c0.n, 0) as double) as cases_365d,
-    round(coalesce(b1.won_base, 0) - coalesce(b0.won_base, 0), 2) as bookings_365d,
-    round(coalesce(b0.won_base, 0) - coalesce(bm.won_base, 0), 2) as bookings_prior_365d
+    cast(coalesce(arr.cases_365d, 0) as double) as cases_365d,
+    round(coalesce(arr.bookings_365d, 0), 2) as bookings_365d,
+    round(coalesce(arr.bookings_prior_365d, 0), 2) as bookings_prior_365d
 from base b
-asof left join fc_owner_record orr on orr.owner_id = b.owner_id and b.day > orr.close_day
-asof left join fc_account_record arr on arr.account_id = b.account_id and b.day > arr.close_day
-asof left join fc_company_record cr on b.day > cr.close_day
-asof left join fc_pay pc on pc.customer_id = b.customer_id and b.snapshot_date > pc.payment_date
+left join owner_rec orr on orr.owner_id = b.owner_id and orr.day = b.day
+left join account_rec arr on arr.account_id = b.account_id and arr.day = b.day
+left join company_rec cr on cr.day = b.day
+left join customer_pay pc on pc.customer_id = b.customer_id and pc.snapshot_date = b.snapshot_date
 left join ar on ar.snapshot_date = b.snapshot_date and ar.customer_id = b.customer_id
-asof left join fc_case_count c1 on c1.account_id = b.account_id and b.snapshot_date > c1.created_date
-asof left join fc_case_count c0 on c0.account_id = b.account_id and b.d365 > c0.created_date
-asof left join fc_bookings b1 on b1.account_id = b.account_id and b.day > b1.close_day
-asof left join fc_bookings b0 on b0.account_id = b.account_id and b.day365 > b0.close_day
-asof left join fc_bookings bm on bm.account_id = b.account_id and b.day730 > bm.close_day
 order by b.snapshot_date, b.opportunity_id
