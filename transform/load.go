@@ -36,11 +36,17 @@ func RawTable(typ, stream string) string { return typ + "__" + stream }
 // Load creates the raw tables every connector declares (empty until it lands data), then
 // adds every lake file not loaded before to its raw table, one transaction per
 // stream, so re-running Load never loads a file twice and a failure loads nothing of that
-// stream. New columns in newer files are added to the raw table (schema drift); a column
-// whose type changed is an error naming the stream and column.
+// stream. Each transaction's files are the next load batch (meta.loaded_files.batch):
+// incremental builds read the rows of the batches loaded since a model was built, so raw
+// tables must change through Load only. New columns in newer files are added to the raw
+// table (schema drift); a column whose type changed is an error naming the stream and column.
 func (w *Warehouse) Load(ctx context.Context, lakeDir string, sources []LakeSource) (LoadResult, error) {
 	res := LoadResult{Tables: map[string]int64{}}
-	if err := w.ensureCanonicalRaw(ctx); err != nil {
+	have, err := w.rawTables(ctx)
+	if err != nil {
+		return res, err
+	}
+	if err := w.ensureCanonicalRaw(ctx, have); err != nil {
 		return res, err
 	}
 	specs, err := DeclaredRawSpecs(ctx)
@@ -158,8 +164,15 @@ func (w *Warehouse) loadFiles(ctx context.Context, source, stream, table string,
 	}
 	n, _ := res.RowsAffected()
 	now := w.Now().UTC()
+	// Each load transaction is the next batch: incremental builds read the rows of the
+	// batches loaded since a model was built.
+	var batch int64
+	if err := tx.QueryRowContext(ctx, `select coalesce(max(batch), 0) + 1 from meta.loaded_files`).Scan(&batch); err != nil {
+		return 0, err
+	}
 	for _, f := range files {
-		if _, err := tx.ExecContext(ctx, `insert into meta.loaded_files values (?, ?, ?, ?, null, ?)`, f, source, stream, table, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `insert into meta.loaded_files (path, source, stream, raw_table, rows, loaded_at, batch)
+			values (?, ?, ?, ?, null, ?, ?)`, f, source, stream, table, now, batch); err != nil {
 			return 0, err
 		}
 	}
@@ -229,14 +242,10 @@ func columnTypes(ctx context.Context, tx execQuerier, q string) (columnSet, erro
 
 // ensureCanonicalRaw creates, empty, the raw table of every canonical stream of the files
 // connector that has not landed yet, so staging views and core models always compile.
-func (w *Warehouse) ensureCanonicalRaw(ctx context.Context) error {
+func (w *Warehouse) ensureCanonicalRaw(ctx context.Context, have map[string]bool) error {
 	for _, t := range revcast.Tables {
 		name := RawTable("files", t.Name)
-		ok, err := w.tableExists(ctx, "raw", name)
-		if err != nil || ok {
-			if err != nil {
-				return err
-			}
+		if have[name] {
 			continue
 		}
 		cols := make([]string, 0, len(t.Columns)+2)

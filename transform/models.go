@@ -15,14 +15,26 @@ import (
 
 // Model is one SQL model file.
 type Model struct {
-	Name        string // table name: the file name without .sql
-	Layer       string // staging, core or marts
-	Schema      string // staging for the staging layer, main otherwise
-	SQL         string // the SELECT
-	Description string // header line 1, after "<name>:"
-	Grain       string // header "grain:" line
-	Key         string // header "key:" line
-	Deps        []string
+	Name        string   // table name: the file name without .sql
+	Layer       string   // staging, core or marts
+	Schema      string   // staging for the staging layer, main otherwise
+	SQL         string   // the SELECT
+	Description string   // header line 1, after "<name>:"
+	Grain       string   // header "grain:" line
+	Key         string   // header "key:" line
+	Deps        []string // the models it reads, sorted
+	// Raw, Views and Meta are the other tables it reads, sorted: raw tables (raw.<name>),
+	// the generated staging views (staging.<name> that is no model; each reads
+	// raw.<name>) and meta tables (meta.<name>).
+	Raw, Views, Meta []string
+	// Untracked lists what it reads after FROM or JOIN that is none of those (a table
+	// another command writes): an incremental build cannot tell whether it changed, so
+	// the model is rebuilt every time.
+	Untracked []string
+	// Incremental is the "-- incremental:" header line, nil when the model has none: how
+	// the model can be brought up to date by recomputing only the partitions whose inputs
+	// changed (see incremental.go).
+	Incremental *Incremental
 }
 
 // QualifiedName is schema.name.
@@ -82,6 +94,12 @@ func parseModel(layer, file, text string) (Model, error) {
 			m.Grain = sub[2]
 		case sub[1] == "key":
 			m.Key = sub[2]
+		case sub[1] == "incremental":
+			inc, err := parseIncremental(sub[2])
+			if err != nil {
+				return m, fmt.Errorf("model %s/%s: -- incremental: %w", layer, file, err)
+			}
+			m.Incremental = inc
 		}
 	}
 	if m.Description == "" || m.Grain == "" || m.Key == "" {
@@ -93,6 +111,14 @@ func parseModel(layer, file, text string) (Model, error) {
 // stripSQL removes comments and string literals so references are found only in code.
 var stripRE = regexp.MustCompile(`(?s)--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'`)
 var identRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?`)
+
+// fromRE finds what a query reads after FROM or JOIN (group 2); group 1 is set for "is
+// [not] distinct from", group 3 for a table function.
+var fromRE = regexp.MustCompile(`(?i)(\bdistinct\s+)?\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)(\s*\()?`)
+
+// cteRE finds the names a query gives its common table expressions: a bare reference to
+// one of them is that CTE, not a model of the same name.
+var cteRE = regexp.MustCompile(`(?i)(?:\bwith(?:\s+recursive)?|,)\s*([A-Za-z_][A-Za-z0-9_]*)\s+as\s*(?:not\s+)?(?:materialized\s*)?\(`)
 
 // orderModels finds each model's references to other models and sorts topologically
 // (Kahn's algorithm, ties broken by layer then name so the order is stable).
@@ -108,13 +134,30 @@ func orderModels(models []Model) ([]Model, error) {
 	users := make([][]int, len(models))
 	for i := range models {
 		seen := map[string]bool{}
-		for _, id := range identRE.FindAllString(stripRE.ReplaceAllString(models[i].SQL, " "), -1) {
+		other := map[string]map[string]bool{"raw": {}, "views": {}, "meta": {}}
+		code := stripRE.ReplaceAllString(models[i].SQL, " ")
+		ctes := map[string]bool{}
+		for _, c := range cteRE.FindAllStringSubmatch(code, -1) {
+			ctes[strings.ToLower(c[1])] = true
+		}
+		for _, id := range identRE.FindAllString(code, -1) {
 			name := strings.ToLower(id)
 			if s, n, ok := strings.Cut(name, "."); ok {
-				if s != "main" && s != "staging" {
+				switch {
+				case s == "raw" || s == "meta":
+					other[s][n] = true
+					continue
+				case s == "staging":
+					if _, isModel := byName[n]; !isModel {
+						other["views"][n] = true
+						continue
+					}
+				case s != "main":
 					continue
 				}
 				name = n
+			} else if ctes[name] {
+				continue // the query's own CTE of that name
 			}
 			j, ok := byName[name]
 			if !ok || j == i || seen[name] {
@@ -126,6 +169,33 @@ func orderModels(models []Model) ([]Model, error) {
 			users[j] = append(users[j], i)
 		}
 		sort.Strings(models[i].Deps)
+		untracked := map[string]bool{}
+		for _, r := range fromRE.FindAllStringSubmatch(code, -1) {
+			if r[1] != "" || r[3] != "" {
+				continue // a comparison or a table function
+			}
+			name := strings.ToLower(r[2])
+			s, n, qualified := strings.Cut(name, ".")
+			switch {
+			case qualified && (s == "raw" || s == "meta" || s == "staging"):
+				continue // raw, meta, a staging model or a generated view
+			case qualified && s == "main":
+				name = n
+			case qualified:
+				untracked[name] = true
+				continue
+			case ctes[name]:
+				continue
+			}
+			if _, isModel := byName[name]; !isModel {
+				untracked[name] = true
+			}
+		}
+		models[i].Raw, models[i].Views, models[i].Meta = sortedKeys(other["raw"]), sortedKeys(other["views"]), sortedKeys(other["meta"])
+		models[i].Untracked = sortedKeys(untracked)
+		if err := models[i].checkIncremental(); err != nil {
+			return nil, err
+		}
 	}
 	rank := func(i int) string { return fmt.Sprintf("%d/%s", layerIndex(models[i].Layer), models[i].Name) }
 	var ready, order []int
@@ -176,11 +246,18 @@ type BuildResult struct {
 	Models []BuiltModel
 }
 
-// BuiltModel is one materialised model.
+// BuiltModel is one model brought up to date.
 type BuiltModel struct {
 	Name    string
 	Rows    int64
 	Elapsed time.Duration
+	// Mode is ModeFull (materialised from all of its inputs), ModeIncremental (only the
+	// partitions whose inputs changed recomputed) or ModeSkipped (no input changed).
+	Mode string
+	// Reason says why the mode was chosen, e.g. which inputs changed.
+	Reason string
+	// Partitions is how many partitions an incremental update recomputed.
+	Partitions int64
 }
 
 // Settings are the values models read from meta.settings.
@@ -190,66 +267,86 @@ type Settings struct {
 }
 
 // Build creates the generated staging views, then materialises every model as a table in
-// dependency order, each with its header as the table comment. A failing model stops the
-// build with the model's name and DuckDB's message.
+// dependency order, each with its header as the table comment: a full rebuild. A failing
+// model stops the build with the model's name and DuckDB's message.
 func (w *Warehouse) Build(ctx context.Context, models []Model, s Settings) (BuildResult, error) {
-	var res BuildResult
-	if err := w.writeSettings(ctx, s); err != nil {
-		return res, err
-	}
-	if err := w.createFileStaging(ctx); err != nil {
-		return res, err
-	}
-	for _, m := range models {
-		start := time.Now()
-		if err := w.keepPrevious(ctx, m); err != nil {
-			return res, err
-		}
-		q := fmt.Sprintf("create or replace table %s.%s as\n%s", m.Schema, ident(m.Name), m.SQL)
-		if err := w.exec(ctx, q); err != nil {
-			return res, fmt.Errorf("model %s (sql/%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
-		}
-		var n int64
-		if err := w.DB.QueryRowContext(ctx, fmt.Sprintf(`select count(*) from %s.%s`, m.Schema, ident(m.Name))).Scan(&n); err != nil {
-			return res, err
-		}
-		el := time.Since(start)
-		comment := fmt.Sprintf("%s (grain: %s; key: %s)", m.Description, m.Grain, m.Key)
-		if err := w.exec(ctx, fmt.Sprintf(`comment on table %s.%s is %s`, m.Schema, ident(m.Name), literal(comment))); err != nil {
-			return res, err
-		}
-		if err := w.exec(ctx, `insert or replace into meta.models values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.Name, m.Schema, m.Layer, m.Description, m.Grain, m.Key, n, w.Now().UTC(), el.Seconds()); err != nil {
-			return res, err
-		}
-		res.Models = append(res.Models, BuiltModel{Name: m.Name, Rows: n, Elapsed: el})
-	}
-	return res, nil
+	return w.BuildWith(ctx, models, s, BuildOptions{})
 }
 
-func (w *Warehouse) writeSettings(ctx context.Context, s Settings) error {
+// BuildWith is Build with options: with opts.Incremental it brings every model up to date
+// with the least work that gives the tables a full rebuild would (see incremental.go):
+// models whose inputs did not change are skipped, models with an "-- incremental:" header
+// recompute only the partitions whose inputs changed, and the rest are rebuilt.
+func (w *Warehouse) BuildWith(ctx context.Context, models []Model, s Settings, opts BuildOptions) (BuildResult, error) {
+	var res BuildResult
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer conn.Close()
+	// Settings and generated views in one transaction (one commit, not 40).
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return res, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
+	s, err = w.writeSettings(ctx, tx, s)
+	if err != nil {
+		return res, err
+	}
+	views, err := w.createFileStaging(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	if err := tx.Commit(); err != nil {
+		return res, err
+	}
+	b, err := w.newBuilder(ctx, conn, s, views, models, opts)
+	if err != nil {
+		return res, err
+	}
+	defer b.close(ctx)
+	for _, m := range models {
+		bm, err := b.build(ctx, m)
+		if err != nil {
+			return res, err
+		}
+		res.Models = append(res.Models, bm)
+	}
+	return res, b.flush(ctx)
+}
+
+// toBaseSQL defines to_base, which converts an amount in currency at rate (units of base
+// per unit) to the base currency, rounded half away from zero to the cent as accounting
+// systems do. It is part of the fingerprint of the models that call it.
+const toBaseSQL = `create or replace macro to_base(amount, currency, rate) as
+		case when currency = (select base_currency from meta.settings) then cast(amount as decimal(18,2))
+		     else cast(round(amount * rate, 2) as decimal(18,2)) end`
+
+// writeSettings writes meta.settings and the to_base macro, and returns the settings with
+// their defaults filled in.
+func (w *Warehouse) writeSettings(ctx context.Context, tx execQuerier, s Settings) (Settings, error) {
 	if s.BaseCurrency == "" {
 		s.BaseCurrency = "USD"
 	}
 	if s.AsOf.IsZero() {
 		s.AsOf = w.Now()
 	}
-	if err := w.exec(ctx, `create or replace table meta.settings as select ?::varchar as base_currency, ?::date as as_of`,
+	if _, err := tx.ExecContext(ctx, `create or replace table meta.settings as select ?::varchar as base_currency, ?::date as as_of`,
 		s.BaseCurrency, s.AsOf.UTC().Format(revcast.DateLayout)); err != nil {
-		return err
+		return s, err
 	}
-	// to_base converts an amount in currency at rate (units of base per unit) to the base
-	// currency, rounded half away from zero to the cent as accounting systems do.
-	return w.exec(ctx, `create or replace macro to_base(amount, currency, rate) as
-		case when currency = (select base_currency from meta.settings) then cast(amount as decimal(18,2))
-		     else cast(round(amount * rate, 2) as decimal(18,2)) end`)
+	_, err := tx.ExecContext(ctx, toBaseSQL)
+	return s, err
 }
 
 // createFileStaging defines staging.files__<table> for every canonical table: the latest
 // landed version of each record (by modified_at, then landing order), typed as the
 // canonical contract says. The files connector lands the canonical shape, so its staging is
-// mechanical and generated from revcast.Tables rather than written 18 times by hand.
-func (w *Warehouse) createFileStaging(ctx context.Context) error {
+// mechanical and generated from revcast.Tables rather than written 18 times by hand. It
+// returns each view's SQL by name.
+func (w *Warehouse) createFileStaging(ctx context.Context, tx execQuerier) (map[string]string, error) {
+	views := map[string]string{}
 	for _, t := range revcast.Tables {
 		cols := make([]string, 0, len(t.Columns)+1)
 		for _, c := range t.Columns {
@@ -265,13 +362,14 @@ select %s
 from raw.%s
 qualify row_number() over (partition by %s order by modified_at desc, _file desc) = 1`,
 			ident(RawTable("files", t.Name)), strings.Join(cols, ", "), ident(RawTable("files", t.Name)), strings.Join(keys, ", "))
-		if err := w.exec(ctx, q); err != nil {
-			return fmt.Errorf("staging view for %s: %w", t.Name, err)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("staging view for %s: %w", t.Name, err)
 		}
-		if err := w.exec(ctx, fmt.Sprintf(`comment on view staging.%s is %s`, ident(RawTable("files", t.Name)),
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`comment on view staging.%s is %s`, ident(RawTable("files", t.Name)),
 			literal("latest landed version of each "+t.Name+" row from file exports"))); err != nil {
-			return err
+			return nil, err
 		}
+		views[RawTable("files", t.Name)] = q
 	}
-	return nil
+	return views, nil
 }

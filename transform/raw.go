@@ -68,12 +68,12 @@ func duckdbType(t arrow.DataType) (string, error) {
 // EnsureRaw creates every declared raw table that does not exist yet. Existing tables are
 // left alone: Load adds columns that later files bring (schema drift).
 func (w *Warehouse) EnsureRaw(ctx context.Context, specs []RawSpec) error {
+	have, err := w.rawTables(ctx)
+	if err != nil {
+		return err
+	}
 	for _, s := range specs {
-		ok, err := w.tableExists(ctx, "raw", s.Table)
-		if err != nil {
-			return err
-		}
-		if ok {
+		if have[s.Table] {
 			continue
 		}
 		cols := make([]string, len(s.Columns))
@@ -85,6 +85,24 @@ func (w *Warehouse) EnsureRaw(ctx context.Context, specs []RawSpec) error {
 		}
 	}
 	return nil
+}
+
+// rawTables returns the names of the tables in schema raw.
+func (w *Warehouse) rawTables(ctx context.Context) (map[string]bool, error) {
+	rows, err := w.DB.QueryContext(ctx, `select table_name from duckdb_tables() where schema_name = 'raw' and database_name = current_database()`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		have[t] = true
+	}
+	return have, rows.Err()
 }
 
 // DeclaredRawSpecs asks every registered connector type, unconfigured, for the streams it

@@ -111,6 +111,12 @@ create table if not exists meta.loaded_files (
 create table if not exists meta.models (
 	name varchar primary key, schema_name varchar, kind varchar, description varchar,
 	grain varchar, key varchar, rows bigint, built_at timestamptz, seconds double);
+-- Incremental builds (incremental.go): the load batch of each file, how each model was
+-- last brought up to date, and each model's state.
+alter table meta.loaded_files add column if not exists batch bigint;
+alter table meta.models add column if not exists build varchar;
+create table if not exists meta.model_state (
+	name varchar primary key, fingerprint varchar, version bigint, batch bigint, inputs varchar);
 `
 
 // Close closes the database, checkpointing the write-ahead log.

@@ -17,10 +17,20 @@ func init() { commands = append(commands, newTransformCmd) }
 
 func newTransformCmd(m *Main) *cobra.Command {
 	var asOf string
+	var full bool
 	cmd := &cobra.Command{
 		Use:   "transform",
 		Short: "Load new lake files into the warehouse, run the SQL models and the data tests",
-		Args:  exactArgs(0),
+		Long: `Load the lake files not loaded before into the warehouse's raw tables, bring the SQL
+models up to date and run the data tests.
+
+Models are brought up to date incrementally: a model none of whose inputs changed is
+skipped, a model whose header declares its partitions ('-- incremental:') recomputes only
+the partitions whose inputs changed, and any other model whose inputs changed is rebuilt.
+The tables are the same a full rebuild gives. A model is rebuilt in full by itself when its
+SQL, the settings it reads or the columns of its raw tables changed; --full rebuilds every
+model from all of its inputs.`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := m.loadConfig()
 			if err != nil {
@@ -30,11 +40,12 @@ func newTransformCmd(m *Main) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = m.transform(cmd.Context(), cfg, date)
+			_, err = m.transformWith(cmd.Context(), cfg, date, transform.BuildOptions{Incremental: !full})
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&asOf, "as-of", "", "date the marts age and snapshot at, YYYY-MM-DD (default today)")
+	cmd.Flags().BoolVar(&full, "full", false, "rebuild every model from all of its inputs instead of incrementally")
 	return cmd
 }
 
@@ -57,8 +68,13 @@ type transformSummary struct {
 	Warned []transform.TestFailure
 }
 
-// transform loads the lake, builds the models and runs the data tests.
+// transform loads the lake, brings the models up to date incrementally and runs the data tests.
 func (m *Main) transform(ctx context.Context, cfg *Config, asOf time.Time) (*transformSummary, error) {
+	return m.transformWith(ctx, cfg, asOf, transform.BuildOptions{Incremental: true})
+}
+
+// transformWith is transform with the build's options.
+func (m *Main) transformWith(ctx context.Context, cfg *Config, asOf time.Time, opts transform.BuildOptions) (*transformSummary, error) {
 	w, err := cfg.OpenWarehouse(ctx, false)
 	if err != nil {
 		return nil, err
@@ -79,15 +95,22 @@ func (m *Main) transform(ctx context.Context, cfg *Config, asOf time.Time) (*tra
 		return sum, err
 	}
 	start = time.Now()
-	if sum.Build, err = w.Build(ctx, models, transform.Settings{BaseCurrency: cfg.BaseCurrency, AsOf: asOf}); err != nil {
+	if sum.Build, err = w.BuildWith(ctx, models, transform.Settings{BaseCurrency: cfg.BaseCurrency, AsOf: asOf}, opts); err != nil {
 		return sum, err
 	}
-	m.Logger.Info("built models", "models", len(sum.Build.Models), "seconds", since(start))
+	modes := map[string]int{}
+	for _, b := range sum.Build.Models {
+		modes[b.Mode]++
+		m.Logger.Debug("model", "name", b.Name, "build", b.Mode, "rows", b.Rows, "partitions", b.Partitions, "seconds", fmt.Sprintf("%.3f", b.Elapsed.Seconds()), "why", b.Reason)
+	}
+	m.Logger.Info("built models", "models", len(sum.Build.Models), "full", modes[transform.ModeFull],
+		"incremental", modes[transform.ModeIncremental], "skipped", modes[transform.ModeSkipped], "seconds", since(start))
 	tests, err := transform.ParseTests(revsql.FS)
 	if err != nil {
 		return sum, err
 	}
 	tests = append(transform.GenericTests(), tests...)
+	start = time.Now()
 	fails, err := w.RunTests(ctx, tests)
 	if err != nil {
 		return sum, err
@@ -101,7 +124,7 @@ func (m *Main) transform(ctx context.Context, cfg *Config, asOf time.Time) (*tra
 		}
 		errs = append(errs, f.String())
 	}
-	m.Logger.Info("ran data tests", "tests", len(tests), "failed", len(errs), "warnings", len(sum.Warned))
+	m.Logger.Info("ran data tests", "tests", len(tests), "failed", len(errs), "warnings", len(sum.Warned), "seconds", since(start))
 	if len(errs) > 0 {
 		return sum, fmt.Errorf("%d data tests failed:\n  %s", len(errs), strings.Join(errs, "\n  "))
 	}

@@ -1,6 +1,7 @@
 -- accounts: CRM accounts, current state.
 -- grain: one row per CRM account
 -- key: account_id
+-- incremental: account_id = staging.files__accounts, staging.salesforce__account, staging.hubspot__companies, staging.dynamics__accounts
 -- sources: staging.files__accounts, staging.salesforce__account, staging.hubspot__companies, staging.dynamics__accounts
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

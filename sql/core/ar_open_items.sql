@@ -1,6 +1,7 @@
 -- ar_open_items: open receivable items, open amount also in the base currency (rate at posting date).
 -- grain: one row per open item
 -- key: item_id
+-- incremental: item_id = staging.files__ar_open_items, staging.sap__ar_open_items, staging.netsuite__ar_open_items
 -- sources: staging.files__ar_open_items, staging.sap__ar_open_items, staging.netsuite__ar_open_items, fx_rates
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.

@@ -1,6 +1,7 @@
 -- cases: customer service cases.
 -- grain: one row per case
 -- key: case_id
+-- incremental: case_id = staging.files__cases, staging.salesforce__case
 -- sources: staging.files__cases, staging.salesforce__case
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

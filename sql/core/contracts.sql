@@ -1,6 +1,7 @@
 -- contracts: subscription contracts, annual value also in the base currency (rate at start date).
 -- grain: one row per contract term
 -- key: contract_id
+-- incremental: contract_id = staging.files__contracts, staging.salesforce__contract
 -- sources: staging.files__contracts, staging.salesforce__contract, fx_rates
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

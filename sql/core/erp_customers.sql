@@ -1,6 +1,7 @@
 -- erp_customers: ERP customers (sold-to parties) with credit limit in the base currency (latest rate).
 -- grain: one row per ERP customer
 -- key: customer_id
+-- incremental: customer_id = staging.files__erp_customers, staging.sap__erp_customers, staging.netsuite__erp_customers
 -- sources: staging.files__erp_customers, staging.sap__erp_customers, staging.netsuite__erp_customers, fx_rates
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.

@@ -1,6 +1,7 @@
 -- invoices: customer invoices, amount also in the base currency (rate at invoice date).
 -- grain: one row per billing document
 -- key: invoice_id
+-- incremental: invoice_id = staging.files__invoices, staging.sap__invoices, staging.netsuite__invoices
 -- sources: staging.files__invoices, staging.sap__invoices, staging.netsuite__invoices, fx_rates
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.

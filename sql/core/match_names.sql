@@ -1,6 +1,7 @@
 -- match_names: normalised names and match keys of CRM accounts and ERP customers, the input of the golden record (account_matches, account_duplicates).
 -- grain: one row per record per name form (a name SAP may have cut at 35 characters also appears without its last, maybe partial, word)
 -- key: side, record_id, form
+-- incremental: side, record_id = accounts('crm', account_id), erp_customers('erp', customer_id)
 -- sources: accounts, erp_customers
 --
 -- Normalisation, in order: lower case without accents; & and + spelled "and"; dots, commas and

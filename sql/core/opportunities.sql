@@ -1,6 +1,7 @@
 -- opportunities: CRM opportunities in their current state, amounts also in the base currency (rate at close date).
 -- grain: one row per opportunity
 -- key: opportunity_id
+-- incremental: opportunity_id = staging.files__opportunities, staging.salesforce__opportunity, staging.hubspot__deals, staging.dynamics__opportunities
 -- sources: staging.files__opportunities, staging.salesforce__opportunity, staging.hubspot__deals, staging.dynamics__opportunities, fx_rates
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

@@ -1,6 +1,7 @@
 -- opportunity_history: opportunity state over time: each row holds from valid_from until valid_to (null: still current).
 -- grain: one row per opportunity state
 -- key: history_id
+-- incremental: opportunity_id = staging.files__opportunity_history, staging.salesforce__opportunity_history, opportunities
 -- sources: staging.files__opportunity_history, staging.salesforce__opportunity_history, opportunities, fx_rates
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

@@ -1,6 +1,7 @@
 -- opportunity_lines: CRM opportunity line items, total also in the base currency (rate at the opportunity's close date).
 -- grain: one row per line item
 -- key: line_id
+-- incremental: opportunity_id = staging.files__opportunity_lines, staging.salesforce__opportunity_line_item, opportunities
 -- sources: staging.files__opportunity_lines, staging.salesforce__opportunity_line_item, opportunities, fx_rates
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

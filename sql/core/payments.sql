@@ -1,6 +1,7 @@
 -- payments: incoming customer payments, amount also in the base currency (rate at payment date).
 -- grain: one row per payment
 -- key: payment_id
+-- incremental: payment_id = staging.files__payments, staging.sap__payments, staging.netsuite__payments
 -- sources: staging.files__payments, staging.sap__payments, staging.netsuite__payments, fx_rates
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.

@@ -1,6 +1,7 @@
 -- sales_order_lines: ERP sales order items, net amount also in the base currency (rate at order date).
 -- grain: one row per order item
 -- key: line_id
+-- incremental: order_id = staging.files__sales_order_lines, staging.sap__sales_order_lines, staging.netsuite__sales_order_lines, sales_orders
 -- sources: staging.files__sales_order_lines, staging.sap__sales_order_lines, staging.netsuite__sales_order_lines, sales_orders, fx_rates
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.

@@ -1,6 +1,7 @@
 -- sales_orders: ERP sales order headers, net value also in the base currency (rate at order date).
 -- grain: one row per sales order
 -- key: order_id
+-- incremental: order_id = staging.files__sales_orders, staging.sap__sales_orders, staging.netsuite__sales_orders
 -- sources: staging.files__sales_orders, staging.sap__sales_orders, staging.netsuite__sales_orders, fx_rates
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.

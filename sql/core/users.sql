@@ -1,6 +1,7 @@
 -- users: CRM users (reps and managers) with team and region.
 -- grain: one row per user
 -- key: user_id
+-- incremental: user_id = staging.files__users, staging.salesforce__user, staging.hubspot__owners, staging.dynamics__systemusers
 -- sources: staging.files__users, staging.salesforce__user, staging.hubspot__owners, staging.dynamics__systemusers
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.

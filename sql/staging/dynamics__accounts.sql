@@ -1,6 +1,7 @@
 -- dynamics__accounts: Dynamics 365 accounts in the canonical accounts shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per account
 -- key: account_id
+-- incremental: account_id = raw.dynamics__accounts(accountid)
 -- sources: raw.dynamics__accounts, raw.dynamics__accounts__deleted
 -- Latest version: highest versionnumber, then modifiedon, then latest file; an account is
 -- dropped when a tombstone (change tracking's $deletedEntity) was learned at or after that

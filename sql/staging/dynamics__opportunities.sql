@@ -1,6 +1,7 @@
 -- dynamics__opportunities: Dynamics 365 opportunities in the canonical opportunities shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per opportunity
 -- key: opportunity_id
+-- incremental: opportunity_id = raw.dynamics__opportunities(opportunityid)
 -- sources: raw.dynamics__opportunities, raw.dynamics__opportunities__deleted, raw.dynamics__transactioncurrencies
 -- Latest version: highest versionnumber (Dataverse's row version), then modifiedon, then
 -- latest file. Rows deleted in Dataverse arrive through change tracking as tombstones;

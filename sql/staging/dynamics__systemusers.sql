@@ -1,6 +1,7 @@
 -- dynamics__systemusers: Dynamics 365 users in the canonical users shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per user
 -- key: user_id
+-- incremental: user_id = raw.dynamics__systemusers(systemuserid)
 -- sources: raw.dynamics__systemusers, raw.dynamics__systemusers__deleted
 -- Latest version: highest versionnumber, then modifiedon, then latest file. Users are
 -- normally disabled (isdisabled → is_active false) rather than deleted; a tombstone learned

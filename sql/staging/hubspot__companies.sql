@@ -1,6 +1,7 @@
 -- hubspot__companies: HubSpot companies in the canonical accounts shape: the latest landed version of each, archived ones removed.
 -- grain: one row per company
 -- key: account_id
+-- incremental: account_id = raw.hubspot__companies(id)
 -- sources: raw.hubspot__companies, raw.hubspot__companies__deleted
 -- Latest version: highest hs_lastmodifieddate, then latest file; a company is dropped when
 -- an archive tombstone was learned at or after that version. account_id is the HubSpot id.

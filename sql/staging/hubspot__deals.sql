@@ -1,6 +1,7 @@
 -- hubspot__deals: HubSpot deals in the canonical opportunities shape: the latest landed version of each, archived ones removed.
 -- grain: one row per deal
 -- key: opportunity_id
+-- incremental: opportunity_id = raw.hubspot__deals(id)
 -- sources: raw.hubspot__deals, raw.hubspot__deals__deleted
 -- Latest version: highest hs_lastmodifieddate, then latest file. Archived deals arrive as
 -- tombstones (key = hs_object_id); a deal is dropped when a tombstone was learned

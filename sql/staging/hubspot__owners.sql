@@ -1,6 +1,7 @@
 -- hubspot__owners: HubSpot owners in the canonical users shape: the latest landed version of each.
 -- grain: one row per owner
 -- key: user_id
+-- incremental: user_id = raw.hubspot__owners(id)
 -- sources: raw.hubspot__owners
 -- Latest version: highest updated_at, then latest file. Owners are never deleted: an
 -- archived owner is a deactivated user (is_active false). user_id is the owner id that

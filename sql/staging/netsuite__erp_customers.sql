@@ -1,6 +1,7 @@
 -- netsuite__erp_customers: NetSuite customers in the canonical erp_customers shape; currency and payment terms through the currency and term records, credit hold from creditholdoverride ON; deleted customers dropped.
 -- grain: one row per customer and source (its latest landed version)
 -- key: customer_id
+-- incremental: _source, customer_id = raw.netsuite__customer(_source, entityid) by (_source, id)
 -- sources: raw.netsuite__customer, raw.netsuite__customer__deleted, raw.netsuite__currency, raw.netsuite__term
 with latest as (
     select *

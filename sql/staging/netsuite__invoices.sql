@@ -1,6 +1,7 @@
 -- netsuite__invoices: NetSuite invoices (transaction type CustInvc) in the canonical invoices shape; voided invoices are cancelled, the order is the one the invoice was created from; deleted invoices dropped.
 -- grain: one row per invoice and source (its latest landed version)
 -- key: invoice_id
+-- incremental: _source, invoice_id = raw.netsuite__invoice(_source, tranid) by (_source, id)
 -- sources: raw.netsuite__invoice, raw.netsuite__invoice__deleted, raw.netsuite__sales_order, raw.netsuite__customer, raw.netsuite__currency
 with latest as (
     select *

@@ -1,6 +1,7 @@
 -- netsuite__payments: NetSuite customer payments (transaction type CustPymt) in the canonical payments shape; the invoice is the one the payment is applied to (custbody_revcast_applied_invoice), none when it is on account; deleted payments dropped.
 -- grain: one row per payment and source (its latest landed version)
 -- key: payment_id
+-- incremental: _source, payment_id = raw.netsuite__payment(_source, tranid) by (_source, id)
 -- sources: raw.netsuite__payment, raw.netsuite__payment__deleted, raw.netsuite__invoice, raw.netsuite__customer, raw.netsuite__currency
 with latest as (
     select *

@@ -1,6 +1,7 @@
 -- netsuite__sales_orders: NetSuite sales orders (transaction type SalesOrd) in the canonical sales_orders shape; status from the order's status letter (F pending billing reads as delivered), deleted orders dropped.
 -- grain: one row per sales order and source (its latest landed version)
 -- key: order_id
+-- incremental: _source, order_id = raw.netsuite__sales_order(_source, tranid) by (_source, id)
 -- sources: raw.netsuite__sales_order, raw.netsuite__sales_order__deleted, raw.netsuite__sales_order_line, raw.netsuite__customer, raw.netsuite__currency
 with latest as (
     select *

@@ -1,6 +1,7 @@
 -- salesforce__account: Salesforce Account records in the canonical accounts shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per account
 -- key: account_id
+-- incremental: account_id = raw.salesforce__account(Id)
 -- sources: raw.salesforce__account, raw.salesforce__account__deleted
 -- domain is Website without scheme, www. and path, lower-cased; country is
 -- BillingCountryCode (or BillingCountry when it is already a 2-letter code); region,

@@ -1,6 +1,7 @@
 -- salesforce__case: Salesforce Case records in the canonical cases shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per case
 -- key: case_id
+-- incremental: case_id = raw.salesforce__case(Id)
 -- sources: raw.salesforce__case, raw.salesforce__case__deleted
 -- status is closed when IsClosed, else open; priority is lower-cased (low, medium, high,
 -- critical); dates are the UTC dates of CreatedDate and ClosedDate. Latest version and

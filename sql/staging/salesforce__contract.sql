@@ -1,6 +1,7 @@
 -- salesforce__contract: Salesforce Contract records in the canonical contracts shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per contract
 -- key: contract_id
+-- incremental: contract_id = raw.salesforce__contract(Id)
 -- sources: raw.salesforce__contract, raw.salesforce__contract__deleted
 -- status is the custom field Renewal_Status__c (active, renewed, churned), else churned
 -- for Terminated or Expired contracts and active otherwise; a missing EndDate is

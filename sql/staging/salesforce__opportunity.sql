@@ -1,6 +1,7 @@
 -- salesforce__opportunity: Salesforce Opportunity records in the canonical opportunities shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per opportunity
 -- key: opportunity_id
+-- incremental: opportunity_id = raw.salesforce__opportunity(Id)
 -- sources: raw.salesforce__opportunity, raw.salesforce__opportunity__deleted
 -- Latest version: highest SystemModstamp, then latest file. Deleted records land twice:
 -- as a version with IsDeleted true (ordered on Salesforce's clock like any change) and as

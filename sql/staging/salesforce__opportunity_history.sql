@@ -1,6 +1,7 @@
 -- salesforce__opportunity_history: Salesforce OpportunityHistory rows in the canonical opportunity_history shape: each state holds from its CreatedDate until the next row of the same opportunity.
 -- grain: one row per opportunity state
 -- key: history_id
+-- incremental: opportunity_id = raw.salesforce__opportunity_history(OpportunityId) by Id
 -- sources: raw.salesforce__opportunity_history, raw.salesforce__opportunity_history__deleted
 -- ForecastCategory holds API values (BestCase, Forecast): they map to best_case and
 -- commit. valid_to is the next surviving row's CreatedDate (null: the current state).

@@ -1,6 +1,7 @@
 -- salesforce__opportunity_line_item: Salesforce OpportunityLineItem records in the canonical opportunity_lines shape: the latest landed version of each, deleted ones removed.
 -- grain: one row per opportunity line item
 -- key: line_id
+-- incremental: line_id = raw.salesforce__opportunity_line_item(Id)
 -- sources: raw.salesforce__opportunity_line_item, raw.salesforce__opportunity_line_item__deleted
 -- product_id is the product code (the material number the ERP shares), else the Product2
 -- id; quantity is rounded to whole units; a missing TotalPrice is quantity x unit price.

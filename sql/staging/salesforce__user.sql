@@ -1,6 +1,7 @@
 -- salesforce__user: Salesforce User records in the canonical users shape: the latest landed version of each.
 -- grain: one row per user
 -- key: user_id
+-- incremental: user_id = raw.salesforce__user(Id)
 -- sources: raw.salesforce__user, raw.salesforce__user__deleted
 -- team is Department and region is Division. Salesforce never deletes users (they are
 -- deactivated: is_active false), but tombstones are honoured as for every object.

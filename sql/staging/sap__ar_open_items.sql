@@ -1,6 +1,7 @@
 -- sap__ar_open_items: open customer items from SAP (A_OperationalAcctgDocItemCube, FinancialAccountType D, no ClearingDate) in the canonical ar_open_items shape; the original amount is the billing document's, the open amount the item's.
 -- grain: one row per open accounting document item and source (latest landed version; items cleared since drop out)
 -- key: item_id
+-- incremental: _source, invoice_id = raw.sap__a_operational_acctg_doc_item_cube(_source, InvoiceReference) by (_source, CompanyCode, FiscalYear, AccountingDocument, AccountingDocumentItem), raw.sap__a_billing_document(_source, BillingDocument)
 -- sources: raw.sap__a_operational_acctg_doc_item_cube, raw.sap__a_billing_document
 with latest as (
     select *

@@ -1,6 +1,7 @@
 -- sap__erp_customers: ERP customers from SAP A_Customer (API_BUSINESS_PARTNER, with the sandbox's flattened address, sales-area and credit fields), in the canonical erp_customers shape.
 -- grain: one row per SAP customer and source (its latest landed version)
 -- key: customer_id
+-- incremental: _source, customer_id = raw.sap__a_customer(_source, Customer)
 -- sources: raw.sap__a_customer
 with latest as (
     select *

@@ -1,6 +1,7 @@
 -- sap__invoices: SAP billing documents (A_BillingDocument) in the canonical invoices shape; order from the first item's sales document, due date from the payment terms key NT<days>.
 -- grain: one row per billing document and source (its latest landed version)
 -- key: invoice_id
+-- incremental: _source, invoice_id = raw.sap__a_billing_document(_source, BillingDocument), raw.sap__a_billing_document_item(_source, BillingDocument)
 -- sources: raw.sap__a_billing_document, raw.sap__a_billing_document_item
 with latest as (
     select *

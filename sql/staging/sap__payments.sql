@@ -1,6 +1,7 @@
 -- sap__payments: incoming payments from SAP's customer items (A_OperationalAcctgDocItemCube, document type DZ) in the canonical payments shape: applied payments with the invoice they clear, payments on account without one.
 -- grain: one row per payment document and source (its latest landed version)
 -- key: payment_id
+-- incremental: _source, payment_id = raw.sap__a_operational_acctg_doc_item_cube(_source, coalesce(AssignmentReference, AccountingDocument)) by (_source, CompanyCode, FiscalYear, AccountingDocument, AccountingDocumentItem)
 -- sources: raw.sap__a_operational_acctg_doc_item_cube
 with latest as (
     select *

@@ -1,6 +1,7 @@
 -- sap__sales_order_lines: SAP sales order items (A_SalesOrderItem, read with their header) in the canonical sales_order_lines shape; requested_date is the header's requested delivery date.
 -- grain: one row per sales order item and source (its latest landed version)
 -- key: line_id
+-- incremental: _source, order_id = raw.sap__a_sales_order_item(_source, SalesOrder), raw.sap__a_sales_order(_source, SalesOrder)
 -- sources: raw.sap__a_sales_order_item, raw.sap__a_sales_order
 with items as (
     select *

@@ -1,6 +1,7 @@
 -- sap__sales_orders: SAP sales order headers (A_SalesOrder) in the canonical sales_orders shape; status from SAP's header statuses (shipped and delivered both read as delivered: SAP's delivery status is goods issue).
 -- grain: one row per sales order and source (its latest landed version)
 -- key: order_id
+-- incremental: _source, order_id = raw.sap__a_sales_order(_source, SalesOrder), raw.sap__a_sales_order_item(_source, SalesOrder)
 -- sources: raw.sap__a_sales_order, raw.sap__a_sales_order_item
 with latest as (
     select *
