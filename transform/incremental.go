@@ -385,6 +385,10 @@ func (w *Warehouse) newBuilder(ctx context.Context, conn *sql.Conn, s Settings, 
 		}
 		b.rows[name] = n
 	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
 	rows.Close()
 	rows, err = conn.QueryContext(ctx, `select schema_name, table_name, column_name, data_type from duckdb_columns()
 		where database_name = current_database() and schema_name in ('raw', 'staging', 'main') order by schema_name, table_name, column_index`)
@@ -416,7 +420,9 @@ func (w *Warehouse) newBuilder(ctx context.Context, conn *sql.Conn, s Settings, 
 // close drops the build's temporary tables.
 func (b *builder) close(ctx context.Context) {
 	for _, t := range b.temps {
-		b.conn.ExecContext(ctx, `drop table if exists temp.main.`+t) //nolint:errcheck // best effort; they vanish with the connection
+		// Without cancel: the connection goes back to the pool, and a temp table left
+		// behind would live until the warehouse closes.
+		b.conn.ExecContext(context.WithoutCancel(ctx), `drop table if exists temp.main.`+t) //nolint:errcheck // best effort
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/internal/duckx"
 	"github.com/revcast/revcast/models/renewal"
 )
 
@@ -195,42 +196,29 @@ func (w *Warehouse) SaveRenewalForecast(ctx context.Context, runID revcast.RunID
 	if err := w.exec(ctx, renewalForecastDDL); err != nil {
 		return fmt.Errorf("save renewal forecast: %w", err)
 	}
-	conn, err := w.DB.Conn(ctx)
+	tx, err := duckx.Begin(ctx, w.DB)
 	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
 		return fmt.Errorf("save renewal forecast: %w", err)
 	}
-	fail := func(err error) error {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `delete from renewal_forecast where run_id = ?`, string(runID)); err != nil {
 		return fmt.Errorf("save renewal forecast: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `delete from renewal_forecast where run_id = ?`, string(runID)); err != nil {
-		return fail(err)
-	}
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(driver.Conn)
-		if !ok {
-			return errors.New("duckdb connection does not implement driver.Conn")
+	err = tx.Append("main", "renewal_forecast", len(scores), func(i int) ([]driver.Value, error) {
+		s := &scores[i]
+		drivers, err := json.Marshal(s.Drivers)
+		if err != nil {
+			return nil, fmt.Errorf("contract %s: %w", s.ID, err)
 		}
-		return appendRows(c, "renewal_forecast", len(scores), func(i int) ([]driver.Value, error) {
-			s := &scores[i]
-			drivers, err := json.Marshal(s.Drivers)
-			if err != nil {
-				return nil, fmt.Errorf("contract %s: %w", s.ID, err)
-			}
-			// json.RawMessage: the appender marshals values of a JSON column (a string would be
-			// stored as a JSON string, not as the document).
-			return []driver.Value{string(runID), s.ID, s.Account, s.End, s.AnnualValue, s.PRenew, s.ExpectedRenewal, json.RawMessage(drivers)}, nil
-		})
+		// json.RawMessage: the appender marshals values of a JSON column (a string would be
+		// stored as a JSON string, not as the document).
+		return []driver.Value{string(runID), s.ID, s.Account, s.End, s.AnnualValue, s.PRenew, s.ExpectedRenewal, json.RawMessage(drivers)}, nil
 	})
 	if err != nil {
-		return fail(err)
+		return fmt.Errorf("save renewal forecast: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
-		return fail(err)
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save renewal forecast: %w", err)
 	}
 	return nil
 }

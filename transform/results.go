@@ -4,11 +4,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/duckdb/duckdb-go/v2"
+	"github.com/revcast/revcast/internal/duckx"
 
 	"github.com/revcast/revcast/models/backtest"
 	"github.com/revcast/revcast/models/forecast"
@@ -80,9 +79,9 @@ func (w *Warehouse) ensure(ctx context.Context, ddl string) error {
 // and its forecast_periods, in one transaction (rows of an earlier save of the same run id
 // are replaced).
 func (w *Warehouse) SaveForecast(ctx context.Context, run Run, deals []forecast.DealForecast, periods []forecast.PeriodForecast) error {
-	return w.saveRun(ctx, forecastTablesSQL, "forecast_runs", run, func(conn driver.Conn) error {
+	return w.saveRun(ctx, forecastTablesSQL, "forecast_runs", run, func(tx *duckx.Tx) error {
 		asOf := run.AsOf.UTC()
-		err := appendRows(conn, "forecast_opportunities", len(deals), func(i int) ([]driver.Value, error) {
+		err := tx.Append("main", "forecast_opportunities", len(deals), func(i int) ([]driver.Value, error) {
 			d := &deals[i]
 			f, err := json.Marshal(d.Factors)
 			if err != nil {
@@ -94,7 +93,7 @@ func (w *Warehouse) SaveForecast(ctx context.Context, run Run, deals []forecast.
 		if err != nil {
 			return err
 		}
-		return appendRows(conn, "forecast_periods", len(periods), func(i int) ([]driver.Value, error) {
+		return tx.Append("main", "forecast_periods", len(periods), func(i int) ([]driver.Value, error) {
 			p := &periods[i]
 			return []driver.Value{run.RunID, asOf, p.Period.Name, p.Period.Kind, p.Period.Start.Time(), p.Period.End.Time(),
 				p.SegmentType, p.Segment, p.Closed, p.Expected, p.SD, nanNil(p.P10), nanNil(p.P50), nanNil(p.P90),
@@ -105,9 +104,9 @@ func (w *Warehouse) SaveForecast(ctx context.Context, run Run, deals []forecast.
 
 // SaveBacktest writes a backtest run: its backtest_runs row and its backtest_results.
 func (w *Warehouse) SaveBacktest(ctx context.Context, run Run, rows []backtest.Row) error {
-	return w.saveRun(ctx, backtestTablesSQL, "backtest_runs", run, func(conn driver.Conn) error {
+	return w.saveRun(ctx, backtestTablesSQL, "backtest_runs", run, func(tx *duckx.Tx) error {
 		asOf := run.AsOf.UTC()
-		return appendRows(conn, "backtest_results", len(rows), func(i int) ([]driver.Value, error) {
+		return tx.Append("main", "backtest_results", len(rows), func(i int) ([]driver.Value, error) {
 			r := &rows[i]
 			var origin, week, bin driver.Value
 			if r.Origin != 0 {
@@ -124,7 +123,7 @@ func (w *Warehouse) SaveBacktest(ctx context.Context, run Run, rows []backtest.R
 	}, "backtest_results")
 }
 
-func (w *Warehouse) saveRun(ctx context.Context, ddl, runs string, run Run, write func(driver.Conn) error, tables ...string) error {
+func (w *Warehouse) saveRun(ctx context.Context, ddl, runs string, run Run, write func(*duckx.Tx) error, tables ...string) error {
 	if err := w.ensure(ctx, ddl); err != nil {
 		return err
 	}
@@ -136,62 +135,26 @@ func (w *Warehouse) saveRun(ctx context.Context, ddl, runs string, run Run, writ
 		}
 		js[i] = string(b)
 	}
-	conn, err := w.DB.Conn(ctx)
+	tx, err := duckx.Begin(ctx, w.DB)
 	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
-		return err
-	}
-	fail := func(err error) error {
-		_, _ = conn.ExecContext(ctx, "rollback")
 		return fmt.Errorf("save run %s: %w", run.RunID, err)
 	}
+	defer tx.Rollback()
+	fail := func(err error) error { return fmt.Errorf("save run %s: %w", run.RunID, err) }
 	for _, t := range append([]string{runs}, tables...) {
-		if _, err := conn.ExecContext(ctx, "delete from main."+t+" where run_id = ?", run.RunID); err != nil {
+		if _, err := tx.ExecContext(ctx, "delete from main."+t+" where run_id = ?", run.RunID); err != nil {
 			return fail(err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `insert into main.`+runs+` values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `insert into main.`+runs+` values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		run.RunID, run.Kind, run.AsOf.UTC().Format("2006-01-02"), run.CreatedAt.UTC(), run.Seed, js[0], js[1], js[2], js[3]); err != nil {
 		return fail(err)
 	}
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(driver.Conn)
-		if !ok {
-			return errors.New("duckdb connection does not implement driver.Conn")
-		}
-		return write(c)
-	})
-	if err != nil {
+	if err := write(tx); err != nil {
 		return fail(err)
 	}
-	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
+	if err := tx.Commit(); err != nil {
 		return fail(err)
-	}
-	return nil
-}
-
-// appendRows appends n rows to main.table with DuckDB's appender.
-func appendRows(conn driver.Conn, table string, n int, row func(i int) ([]driver.Value, error)) error {
-	a, err := duckdb.NewAppenderFromConn(conn, "main", table)
-	if err != nil {
-		return fmt.Errorf("%s: %w", table, err)
-	}
-	for i := 0; i < n; i++ {
-		v, err := row(i)
-		if err != nil {
-			a.Close()
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		if err := a.AppendRow(v...); err != nil {
-			a.Close()
-			return fmt.Errorf("%s: row %d: %w", table, i, err)
-		}
-	}
-	if err := a.Close(); err != nil {
-		return fmt.Errorf("%s: %w", table, err)
 	}
 	return nil
 }

@@ -276,9 +276,9 @@ const (
 	forecastGoMemory     = 1280 << 20
 )
 
-// forecastMemory applies the forecast's memory budget (see forecastDuckDBMemory) to w and to
-// the Go runtime, unless warehouse.memory_limit or GOMEMLIMIT sets one, and returns the
-// function that restores the Go limit.
+// forecastMemory applies the forecast's memory budget (see forecastDuckDBMemory): DuckDB's
+// cap unless warehouse.memory_limit sets one, the Go heap's unless the environment sets
+// GOMEMLIMIT (the two are independent). It returns the function that restores the Go limit.
 func forecastMemory(ctx context.Context, cfg *Config, w *transform.Warehouse) (func(), error) {
 	settings := []string{`set global allocator_background_threads = true`}
 	if cfg.Warehouse.MemoryLimit == "" {
@@ -286,7 +286,7 @@ func forecastMemory(ctx context.Context, cfg *Config, w *transform.Warehouse) (f
 	}
 	for _, q := range settings {
 		if _, err := w.DB.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("forecast: %s: %w", q, err)
+			return nil, fmt.Errorf("forecast: %s: %w (set warehouse.memory_limit in revcast.yaml to choose the limit)", q, err)
 		}
 	}
 	if os.Getenv("GOMEMLIMIT") != "" {

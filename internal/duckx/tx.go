@@ -36,7 +36,7 @@ func Begin(ctx context.Context, db *sql.DB) (*Tx, error) {
 		return nil, err
 	}
 	if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
-		conn.Close()
+		discard(conn)
 		return nil, err
 	}
 	return &Tx{conn: conn}, nil
@@ -52,16 +52,14 @@ func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 	return t.conn.QueryRowContext(ctx, query, args...)
 }
 
-// QueryContext runs a query inside the transaction.
-func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.conn.QueryContext(ctx, query, args...)
-}
-
 // Append appends n rows to schema.table with DuckDB's Appender, inside the transaction.
-// row(i) returns the i-th row's values in the table's column order (nil for NULL). A
+// row(i) returns the i-th row's values in the table's column order (nil for NULL), or an
+// error that stops the append. A
 // constraint violation (a duplicate primary key, a NULL in a NOT NULL column) fails the
-// call; the caller should then roll back.
-func (t *Tx) Append(schema, table string, n int, row func(i int) []driver.Value) error {
+// call; the caller should then roll back. Values are matched to columns by position, so
+// callers keep row in step with the table's DDL. Append does not watch a context: it only
+// copies values into the database, without I/O of its own.
+func (t *Tx) Append(schema, table string, n int, row func(i int) ([]driver.Value, error)) error {
 	return t.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
@@ -72,7 +70,12 @@ func (t *Tx) Append(schema, table string, n int, row func(i int) []driver.Value)
 			return fmt.Errorf("append to %s.%s: %w", schema, table, err)
 		}
 		for i := 0; i < n; i++ {
-			if err := a.AppendRow(row(i)...); err != nil {
+			v, err := row(i)
+			if err != nil {
+				a.Close()
+				return fmt.Errorf("append to %s.%s: %w", schema, table, err)
+			}
+			if err := a.AppendRow(v...); err != nil {
 				a.Close()
 				return fmt.Errorf("append to %s.%s: row %d: %w", schema, table, i, err)
 			}
@@ -90,14 +93,11 @@ func (t *Tx) Commit() error {
 		return errors.New("duckx: transaction already ended")
 	}
 	t.done = true
-	defer t.conn.Close()
 	if _, err := t.conn.ExecContext(context.Background(), "commit"); err != nil {
-		// DuckDB aborts a transaction whose commit failed; make sure the pooled
-		// connection does not go back with one open.
-		_, _ = t.conn.ExecContext(context.Background(), "rollback")
+		discard(t.conn)
 		return err
 	}
-	return nil
+	return t.conn.Close()
 }
 
 // Rollback rolls the transaction back and releases the connection; after Commit or an
@@ -107,7 +107,16 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
-	defer t.conn.Close()
-	_, err := t.conn.ExecContext(context.Background(), "rollback")
-	return err
+	if _, err := t.conn.ExecContext(context.Background(), "rollback"); err != nil {
+		discard(t.conn)
+		return err
+	}
+	return t.conn.Close()
+}
+
+// discard closes conn without returning it to the pool: after a failed begin, commit or
+// rollback its transaction state is unknown, and duckdb-go cannot reset a session.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
 }

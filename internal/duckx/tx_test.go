@@ -34,13 +34,13 @@ func count(t *testing.T, db *sql.DB) int {
 	return n
 }
 
-func rows(from int64) func(i int) []driver.Value {
-	return func(i int) []driver.Value {
+func rows(from int64) func(i int) ([]driver.Value, error) {
+	return func(i int) ([]driver.Value, error) {
 		var name driver.Value = "r"
 		if i%2 == 1 {
 			name = nil
 		}
-		return []driver.Value{from + int64(i), name, int32(i)}
+		return []driver.Value{from + int64(i), name, int32(i)}, nil
 	}
 }
 

@@ -173,22 +173,24 @@ func (l *Log) now() time.Time {
 	return time.Now()
 }
 
-// head returns the newest row's seq and hash (0 and GenesisHash for an empty log). It reads
-// meta.audit_head, which every append keeps, in constant time; a log without a head row
-// (written before the head was kept) is scanned instead.
+// head returns the newest row's seq and hash (0 and GenesisHash for an empty log) from
+// meta.audit_head, which every append keeps, in constant time. A missing head over a
+// non-empty log, or rows after the head, mean the log was changed outside revcast: head
+// refuses to chain after it (Verify says what changed) rather than hide the change.
 func head(ctx context.Context, tx *duckx.Tx) (int64, string, error) {
 	var seq int64
 	hash := GenesisHash
 	err := tx.QueryRowContext(ctx, `select seq, hash from meta.audit_head where id = 1`).Scan(&seq, &hash)
-	if err == nil {
-		return seq, hash, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, "", fmt.Errorf("audit: read the head: %w", err)
 	}
-	err = tx.QueryRowContext(ctx, `select seq, hash from audit_log order by seq desc limit 1`).Scan(&seq, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", fmt.Errorf("audit: read the newest row: %w", err)
+	// Rows past the head: a point lookup on the primary key when the head exists.
+	var after int64
+	if err := tx.QueryRowContext(ctx, `select count(*) from (select 1 from audit_log where seq > ? limit 1)`, seq).Scan(&after); err != nil {
+		return 0, "", fmt.Errorf("audit: read the log after the head: %w", err)
+	}
+	if after > 0 {
+		return 0, "", fmt.Errorf("audit: audit_log has rows after the recorded head (seq %d) in meta.audit_head: the log was changed outside revcast; run 'revcast audit verify' to see what changed", seq)
 	}
 	return seq, hash, nil
 }
@@ -226,10 +228,11 @@ func AppendTx(ctx context.Context, tx *duckx.Tx, at time.Time, entries ...Entry)
 		prev = r.Hash
 		out = append(out, r)
 	}
-	err = tx.Append("main", "audit_log", len(out), func(i int) []driver.Value {
+	// Values in the column order of Schema.
+	err = tx.Append("main", "audit_log", len(out), func(i int) ([]driver.Value, error) {
 		r := &out[i]
 		return []driver.Value{r.Seq, r.At, r.Actor, r.Action, r.Target, r.RecordKey, r.PayloadSHA256, r.Response, r.SourceRun,
-			r.Detail, r.PrevHash, r.Hash}
+			r.Detail, r.PrevHash, r.Hash}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit: append seq %d-%d: %w", out[0].Seq, out[len(out)-1].Seq, err)

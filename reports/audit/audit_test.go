@@ -174,3 +174,28 @@ func readRow(t *testing.T, db *sql.DB, seq int64) audit.Row {
 	}
 	return r
 }
+
+// TestAppendRefusesTamperedTail: an append never chains after a log changed outside
+// revcast (rows past the recorded head, or a head deleted over a non-empty log), so the
+// change stays visible to Verify instead of being sealed under a new head.
+func TestAppendRefusesTamperedTail(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper []string
+	}{
+		{"row past the head", []string{`insert into audit_log select seq + 1, "at", actor, action, target, record_key, payload_sha256,
+			response, source_run, detail, hash, hash from audit_log where seq = 5`}},
+		{"head deleted", []string{`delete from audit_log where seq >= 4`, `delete from meta.audit_head`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, l := mustLog(t)
+			for _, q := range tc.tamper {
+				mustExec(t, db, q)
+			}
+			_, err := l.Append(context.Background(), audit.Entry{Actor: "revcast", Action: audit.ActionWrite, RecordKey: "x"})
+			if err == nil || !strings.Contains(err.Error(), "revcast audit verify") {
+				t.Fatalf("append after tampering: err = %v, want a refusal naming 'revcast audit verify'", err)
+			}
+		})
+	}
+}

@@ -223,19 +223,20 @@ type LogRow struct {
 	ApprovalID                                                  int64
 }
 
-// insertLog appends rows to writeback_log inside tx, through DuckDB's appender.
+// insertLog appends rows to writeback_log inside tx, through DuckDB's appender; values
+// are in the column order of Schema.
 func insertLog(tx *duckx.Tx, rows ...LogRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	err := tx.Append("main", "writeback_log", len(rows), func(i int) []driver.Value {
+	err := tx.Append("main", "writeback_log", len(rows), func(i int) ([]driver.Value, error) {
 		r := &rows[i]
 		var appr driver.Value
 		if r.ApprovalID > 0 {
 			appr = r.ApprovalID
 		}
 		return []driver.Value{r.RunID, r.Target, r.Object, r.Key, nullIfEmpty(r.RecordID), r.Action, r.Status, nullIfEmpty(r.Error),
-			int32(r.Attempt), r.At, r.PayloadSHA256, appr}
+			int32(r.Attempt), r.At, r.PayloadSHA256, appr}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("writeback: log %d records of %s: %w", len(rows), rows[0].Object, err)

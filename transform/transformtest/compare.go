@@ -17,6 +17,7 @@ type Diff struct {
 	Missing      string // "a" or "b" when the table exists in one warehouse only
 }
 
+// String describes the difference in one line.
 func (d Diff) String() string {
 	if d.Missing != "" {
 		return fmt.Sprintf("%s: missing in warehouse %s", d.Table, d.Missing)
