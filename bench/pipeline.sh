@@ -32,7 +32,13 @@ runs=${RUNS:-3}
 port=${PORT:-8900}
 work=$(mktemp -d)
 sandbox_pid=""
-cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# KEEP_LOGS=DIR keeps each stage's log (NAME.err: the revcast log lines) for a breakdown.
+cleanup() {
+  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$work"/*.err "$KEEP_LOGS"/ 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 export SF_CLIENT_SECRET=revcast-sandbox-secret SAP_PASSWORD=revcast-sandbox-password
