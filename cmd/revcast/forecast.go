@@ -98,7 +98,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 		return nil, err
 	}
 	defer w.Close()
-	restore, err := forecastMemory(ctx, cfg, w)
+	restore, err := forecastMemory(ctx, w)
 	if err != nil {
 		return nil, err
 	}
@@ -253,14 +253,11 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 // The forecast's memory budget, for the design's 2 GiB peak of a whole run at large scale
 // (DESIGN.md, Performance), used when neither the config nor the environment sets one:
 //
-//   - DuckDB: forecastDuckDBMemory caps its buffer manager (DuckDB's default is 80% of RAM).
-//     The feature temp tables grow with the history (about 90 MB at medium, so some 1.8 GB
-//     at large) and under the cap spill to the warehouse's .tmp folder. DuckDB needs a
-//     minimum that grows with the data: the forecast failed with "Out of Memory" below
-//     68 MB on the small company (2k opportunities) and below 104 MB on the medium one
-//     (50k), about 0.7 KB per opportunity, which extrapolates to some 760 MB at large (1M);
-//     1 GB keeps a margin above that. The snapshot step peaks at about 450 MB at medium,
-//     so the cap does not bind there.
+//   - DuckDB: the warehouse's memory_limit (DefaultMemoryLimit, 1 GB, unless configured)
+//     caps its buffer manager. The feature temp tables grow with the history (about 90 MB
+//     at medium, some 1.8 GB at large) and under the cap spill to the warehouse's .tmp
+//     folder. The snapshot step peaks at about 450 MB at medium, so the cap does not bind
+//     there.
 //   - DuckDB's allocator (jemalloc) keeps freed pages until its next allocations; its
 //     background thread returns them while Go fits the models (measured at medium: RSS
 //     during the fit 1.4 GB without it, 0.75 GB with it), so DuckDB's peak (the snapshot
@@ -271,23 +268,14 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 //     million outcomes, the 400k-row win matrix), which GOGC alone lets grow toward
 //     1.8 GB. 1.25 GiB leaves room for the live data and for DuckDB's idle remainder and
 //     the binary (about 0.25 GB) under 2 GiB.
-const (
-	forecastDuckDBMemory = "1GB"
-	forecastGoMemory     = 1280 << 20
-)
+const forecastGoMemory = 1280 << 20
 
-// forecastMemory applies the forecast's memory budget (see forecastDuckDBMemory): DuckDB's
-// cap unless warehouse.memory_limit sets one, the Go heap's unless the environment sets
-// GOMEMLIMIT (the two are independent). It returns the function that restores the Go limit.
-func forecastMemory(ctx context.Context, cfg *Config, w *transform.Warehouse) (func(), error) {
-	settings := []string{`set global allocator_background_threads = true`}
-	if cfg.Warehouse.MemoryLimit == "" {
-		settings = append(settings, `set global memory_limit = '`+forecastDuckDBMemory+`'`)
-	}
-	for _, q := range settings {
-		if _, err := w.DB.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("forecast: %s: %w (set warehouse.memory_limit in revcast.yaml to choose the limit)", q, err)
-		}
+// forecastMemory applies the forecast's memory budget (see forecastGoMemory): DuckDB's
+// allocator background threads, and the Go heap's soft limit unless the environment sets
+// GOMEMLIMIT. It returns the function that restores the Go limit.
+func forecastMemory(ctx context.Context, w *transform.Warehouse) (func(), error) {
+	if _, err := w.DB.ExecContext(ctx, `set global allocator_background_threads = true`); err != nil {
+		return nil, fmt.Errorf("forecast: enable DuckDB's allocator background threads: %w", err)
 	}
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}, nil

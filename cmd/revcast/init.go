@@ -179,7 +179,7 @@ schedule:
 # The embedded DuckDB warehouse's resources. Beyond memory_limit DuckDB spills to disk
 # (slower, but bounded); revcast's own Go memory comes on top.
 warehouse:
-  memory_limit: ""            # e.g. 2GB; "" = DuckDB's default, 80% of the machine's RAM (1GB during the forecast)
+  memory_limit: ""            # e.g. 4GB; "" = 1GB (DuckDB's own default would be 80% of RAM)
   threads: 0                  # 0 = one per core
 
 forecast:
