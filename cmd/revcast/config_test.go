@@ -83,3 +83,29 @@ func TestParseConfig(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenWarehouse_MemoryLimit: the warehouse opens with DefaultMemoryLimit when the
+// config sets none (DuckDB's own default is 80% of RAM), and with the configured one
+// otherwise. DuckDB reports limits in binary units: 1GB = 953.6 MiB.
+func TestOpenWarehouse_MemoryLimit(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"", "953.6 MiB"},
+		{"warehouse:\n  memory_limit: 512MB\n", "488.2 MiB"},
+	} {
+		dir := t.TempDir()
+		cfg, err := ParseConfig(dir+"/revcast.yaml", []byte("data_dir: "+dir+"\n"+tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := cfg.OpenWarehouse(context.Background(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = w.DB.QueryRow(`select current_setting('memory_limit')`).Scan(&got)
+		w.Close()
+		if err != nil || got != tc.want {
+			t.Errorf("config %q: memory_limit %q (%v), want %q", tc.yaml, got, err, tc.want)
+		}
+	}
+}
