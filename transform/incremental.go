@@ -162,54 +162,65 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
+// scanTop walks s byte by byte outside single-quoted string literals, calling visit with
+// the byte's index, the byte, and the parenthesis depth before it; the walk stops when
+// visit returns false.
+func scanTop(s string, visit func(i int, c byte, depth int) bool) {
+	depth := 0
+	inStr := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\'' {
+			inStr = !inStr
+			continue
+		}
+		if inStr {
+			continue
+		}
+		if !visit(i, c, depth) {
+			return
+		}
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		}
+	}
+}
+
 // splitTop splits s at the commas outside parentheses and string literals, trimming each
 // part and dropping empty ones.
 func splitTop(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	inStr := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\'':
-			inStr = !inStr
-		case inStr:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ',' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	out = append(out, s[start:])
-	parts := out[:0]
-	for _, p := range out {
+	var parts []string
+	start := 0
+	add := func(p string) {
 		if p = strings.TrimSpace(p); p != "" {
 			parts = append(parts, p)
 		}
 	}
+	scanTop(s, func(i int, c byte, depth int) bool {
+		if c == ',' && depth == 0 {
+			add(s[start:i])
+			start = i + 1
+		}
+		return true
+	})
+	add(s[start:])
 	return parts
 }
 
 // closingParen returns the index of the parenthesis closing s[0], or -1.
 func closingParen(s string) int {
-	depth := 0
-	inStr := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\'':
-			inStr = !inStr
-		case inStr:
-		case c == '(':
-			depth++
-		case c == ')':
-			if depth--; depth == 0 {
-				return i
-			}
+	end := -1
+	scanTop(s, func(i int, c byte, depth int) bool {
+		if c == ')' && depth == 1 {
+			end = i
+			return false
 		}
-	}
-	return -1
+		return true
+	})
+	return end
 }
 
 // inputKind says what an incremental input names.
