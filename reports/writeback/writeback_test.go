@@ -446,6 +446,32 @@ func TestWriteback_ApprovalGate(t *testing.T) {
 	}
 	mustVerify(t, e.db)
 
+	t.Run("newer values supersede a pending approval", func(t *testing.T) {
+		e := newEnv(t)
+		p := policy(writeback.ModeAuto)
+		p.Thresholds.ChangePct = 25
+		e.run(p)
+		for _, f := range []float64{1.5, 1.2} {
+			e.exec(`update forecast_periods set expected_base = expected_base * ? where period = '2026-Q3' and segment = 'all'`, f)
+			e.run(p)
+		}
+		all, err := writeback.ListApprovals(ctx, e.db, "")
+		if err != nil || len(all) != 2 {
+			t.Fatalf("approvals: %+v %v", all, err)
+		}
+		old, cur := all[0], all[1]
+		if old.Status != writeback.StatusRejected || old.DecidedBy != "revcast" || !strings.Contains(old.Note, "superseded") || !old.DecidedAt.Valid {
+			t.Errorf("the first approval was not superseded: %+v", old)
+		}
+		if cur.Status != writeback.StatusPending || cur.Key != old.Key || cur.ContentSHA == old.ContentSHA {
+			t.Errorf("the newer values are not the pending approval: %+v", cur)
+		}
+		if n := e.count(`select count(*) from audit_log where action = 'reject' and actor = 'revcast' and detail like ?`, fmt.Sprintf(`%%"approval_id":%d%%`, old.ID)); n != 1 {
+			t.Errorf("%d audit rows for the superseded approval, want 1", n)
+		}
+		mustVerify(t, e.db)
+	})
+
 	t.Run("review mode queues everything", func(t *testing.T) {
 		e := newEnv(t)
 		p := policy(writeback.ModeAuto)
