@@ -2,7 +2,8 @@
 // derives staging views, runs the SQL models in dependency order and runs data tests.
 //
 // Schemas: raw (lake files as landed, append-only, one table per connector type and
-// stream: raw.<type>__<stream>), staging (latest version of each record), main (the core
+// stream: raw.<type>__<stream>; the versions that are only revcast's own write-back
+// landed again go to raw.<type>__<stream>__echo, see EchoRule), staging (latest version of each record), main (the core
 // and mart tables analysts query) and meta (what was loaded and built, and when).
 package transform
 
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/revcast/revcast/internal/duckx"
 )
 
 // Warehouse is an open warehouse.duckdb.
@@ -136,10 +139,10 @@ func (w *Warehouse) tableExists(ctx context.Context, schema, name string) (bool,
 }
 
 // ident quotes an SQL identifier.
-func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func ident(s string) string { return duckx.Ident(s) }
 
 // literal quotes an SQL string literal.
-func literal(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+func literal(s string) string { return duckx.Literal(s) }
 
 // ErrReadOnly is returned for a write attempted on a read-only warehouse.
 var ErrReadOnly = errors.New("the warehouse is open read-only")

@@ -107,3 +107,14 @@ func TestTx(t *testing.T) {
 		})
 	}
 }
+
+func TestQuote(t *testing.T) {
+	db := openDB(t)
+	var got string
+	if err := db.QueryRow(`select ` + duckx.Literal(`it's "x"`) + ` as ` + duckx.Ident(`a "b"`)).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != `it's "x"` {
+		t.Errorf("got %q", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/internal/duckx"
 	"github.com/revcast/revcast/reports/narrative"
 )
 
@@ -319,7 +320,7 @@ func (c catalog) pick(table string, candidates ...string) string {
 }
 
 // ident quotes an SQL identifier.
-func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func ident(s string) string { return duckx.Ident(s) }
 
 // lit quotes an SQL string literal.
 func lit(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
