@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/revcast/revcast"
+	"github.com/revcast/revcast/extract"
 )
 
 // LakeSource names one configured source whose landed files live under
@@ -20,7 +21,30 @@ import (
 type LakeSource struct {
 	Name string
 	Type string
+	// Echo, by stream, says which landed versions are revcast's own write-back coming
+	// back from the source rather than a change: see EchoRule.
+	Echo map[string]EchoRule
 }
+
+// EchoRule recognises the versions of a stream's records that revcast's own write-back
+// made. When revcast writes its results into fields of a source record (a win probability
+// on a Salesforce Opportunity), the source stamps the record modified and the next
+// extraction lands it again: a version that changed nothing the models read. Load sets
+// such a version aside in raw.<table>__echo instead of raw.<table>, so the nightly run
+// does not restage and rebuild every record revcast wrote to the night before. A new
+// version is an echo when the record's latest version in raw.<table> (highest Order, then
+// latest file) is not newer than it, equals it in every column other than Key, Order and
+// Ignore, and no tombstone of the record was learned at or after that version (a record
+// undeleted unchanged is a change). Nothing is lost: the lake keeps every file and
+// raw.<table>__echo every echo row.
+type EchoRule struct {
+	Key    string   // the record key column (Salesforce: Id)
+	Order  string   // the column versions are ordered by (Salesforce: SystemModstamp)
+	Ignore []string // columns an echo may differ in: the fields revcast writes and the stamps the source sets on every write
+}
+
+// EchoSuffix ends the name of the raw table that keeps a stream's echo rows (EchoRule).
+const EchoSuffix = "__echo"
 
 // LoadResult says what Load added.
 type LoadResult struct {
@@ -28,6 +52,9 @@ type LoadResult struct {
 	Rows  int64
 	// Tables is rows added per raw table.
 	Tables map[string]int64
+	// Echoes is rows set aside as revcast's own write-back coming back (EchoRule), not
+	// counted in Rows.
+	Echoes int64
 }
 
 // RawTable returns the raw table name for a connector type and stream.
@@ -68,6 +95,10 @@ func (w *Warehouse) Load(ctx context.Context, lakeDir string, sources []LakeSour
 		if err != nil {
 			return res, fmt.Errorf("load %s: %w", src.Name, err)
 		}
+		// A stream's tombstones load before the stream, so the echo check sees them.
+		sort.SliceStable(streams, func(i, j int) bool {
+			return tombstonesFirst(streams[i].Name()) < tombstonesFirst(streams[j].Name())
+		})
 		for _, st := range streams {
 			if !st.IsDir() {
 				continue
@@ -80,16 +111,29 @@ func (w *Warehouse) Load(ctx context.Context, lakeDir string, sources []LakeSour
 				continue
 			}
 			table := RawTable(src.Type, st.Name())
-			n, err := w.loadFiles(ctx, src.Name, st.Name(), table, files)
+			var echo *EchoRule
+			if r, ok := src.Echo[st.Name()]; ok {
+				echo = &r
+			}
+			n, echoes, err := w.loadFiles(ctx, src.Name, st.Name(), table, files, echo)
 			if err != nil {
 				return res, fmt.Errorf("load %s/%s into raw.%s: %w", src.Name, st.Name(), table, err)
 			}
 			res.Files += len(files)
 			res.Rows += n
 			res.Tables[table] += n
+			res.Echoes += echoes
 		}
 	}
 	return res, nil
+}
+
+// tombstonesFirst is the sort key that puts <stream>__deleted just before <stream>.
+func tombstonesFirst(name string) string {
+	if base, ok := strings.CutSuffix(name, extract.DeletedSuffix); ok {
+		return base + "\x00"
+	}
+	return name + "\x01"
 }
 
 // newParquetFiles lists the landed .parquet files under dir that are not in loaded, in
@@ -133,50 +177,168 @@ func (w *Warehouse) loadedFiles(ctx context.Context) (map[string]bool, error) {
 	return m, rows.Err()
 }
 
-// loadFiles appends files to raw.table inside one transaction.
-func (w *Warehouse) loadFiles(ctx context.Context, source, stream, table string, files []string) (int64, error) {
+// loadFiles appends files to raw.table inside one transaction, the rows echo recognises
+// to raw.<table>__echo instead. It returns the rows added to each.
+func (w *Warehouse) loadFiles(ctx context.Context, source, stream, table string, files []string, echo *EchoRule) (rows, echoes int64, err error) {
 	list := make([]string, len(files))
 	for i, f := range files {
 		list[i] = literal(f)
 	}
 	read := fmt.Sprintf(`read_parquet([%s], union_by_name = true, filename = '_file')`, strings.Join(list, ", "))
+	exists, err := w.tableExists(ctx, "raw", table)
+	if err != nil {
+		return 0, 0, err
+	}
+	tombstones, err := w.tableExists(ctx, "raw", table+extract.DeletedSuffix)
+	if err != nil {
+		return 0, 0, err
+	}
 	tx, err := w.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer tx.Rollback()
 
-	exists, err := w.tableExists(ctx, "raw", table)
-	if err != nil {
-		return 0, err
-	}
 	if !exists {
 		q := fmt.Sprintf(`create table raw.%s as select *, %s::varchar as _source from %s limit 0`, ident(table), literal(source), read)
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	} else if err := addDriftColumns(ctx, tx, table, read); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	res, err := tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select *, %s as _source from %s`, ident(table), literal(source), read))
+	if echo != nil && exists {
+		rows, echoes, err = loadEchoAware(ctx, tx, source, table, read, *echo, tombstones)
+	} else {
+		rows, err = insertAll(ctx, tx, source, table, read)
+	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n, _ := res.RowsAffected()
 	now := w.Now().UTC()
 	// Each load transaction is the next batch: incremental builds read the rows of the
 	// batches loaded since a model was built.
 	var batch int64
 	if err := tx.QueryRowContext(ctx, `select coalesce(max(batch), 0) + 1 from meta.loaded_files`).Scan(&batch); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, f := range files {
 		if _, err := tx.ExecContext(ctx, `insert into meta.loaded_files (path, source, stream, raw_table, rows, loaded_at, batch)
 			values (?, ?, ?, ?, null, ?, ?)`, f, source, stream, table, now, batch); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return n, tx.Commit()
+	return rows, echoes, tx.Commit()
+}
+
+// insertAll appends every row of read to raw.table.
+func insertAll(ctx context.Context, tx *sql.Tx, source, table, read string) (int64, error) {
+	res, err := tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select *, %s as _source from %s`, ident(table), literal(source), read))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// loadEchoAware inserts the rows of read into raw.table and its echo rows (EchoRule) into
+// raw.<table>__echo, creating that table like raw.table when it is missing. Tombstones
+// (raw.<table>__deleted, when it exists) keep an undeleted record from counting as an echo.
+func loadEchoAware(ctx context.Context, tx *sql.Tx, source, table, read string, r EchoRule, tombstones bool) (rows, echoes int64, err error) {
+	var empty bool
+	if err := tx.QueryRowContext(ctx, fmt.Sprintf(`select count(*) = 0 from (select 1 from raw.%s limit 1)`, ident(table))).Scan(&empty); err != nil {
+		return 0, 0, err
+	}
+	if empty { // the first load: nothing to echo
+		rows, err := insertAll(ctx, tx, source, table, read)
+		return rows, 0, err
+	}
+	have, err := columnTypes(ctx, tx, fmt.Sprintf(`select * from raw.%s limit 0`, ident(table)))
+	if err != nil {
+		return 0, 0, err
+	}
+	got, err := columnTypes(ctx, tx, fmt.Sprintf(`select * from %s limit 0`, read))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range []string{r.Key, r.Order} {
+		_, inTable := have.types[c]
+		_, inFiles := got.types[c]
+		if !inTable || !inFiles {
+			// Versions cannot be told apart without their key and order: all are changes.
+			rows, err := insertAll(ctx, tx, source, table, read)
+			return rows, 0, err
+		}
+	}
+	skip := map[string]bool{strings.ToLower(r.Key): true, strings.ToLower(r.Order): true, "_file": true, "_source": true}
+	for _, c := range r.Ignore {
+		skip[strings.ToLower(c)] = true
+	}
+	// Columns the new files lack are null in them: compare those too, so a version that
+	// drops a value is a change.
+	var same []string
+	for _, c := range have.order {
+		if skip[strings.ToLower(c)] {
+			continue
+		}
+		nc := "null"
+		if _, ok := got.types[c]; ok {
+			nc = "n." + ident(c)
+		}
+		same = append(same, fmt.Sprintf("p.%s is not distinct from %s", ident(c), nc))
+	}
+	if len(same) == 0 {
+		same = []string{"true"}
+	}
+	key, order := ident(r.Key), ident(r.Order)
+	tomb, alive := "", "true"
+	if tombstones {
+		tomb = fmt.Sprintf(`left join (select key, max(deleted_at) as deleted_at from raw.%s group by key) t on t.key = cast(l.%s as varchar)`,
+			ident(table+extract.DeletedSuffix), key)
+		alive = fmt.Sprintf(`(t.key is null or t.deleted_at < l.%s)`, order)
+	}
+	const tmp = "revcast_load_echo"
+	// p: the latest version in raw.table of each record in the new files, and whether it
+	// is alive (no tombstone at or after it).
+	q := fmt.Sprintf(`create or replace temp table %[1]s as
+with n as (select *, %[2]s::varchar as _source from %[3]s),
+p as (
+    select l.%[5]s, l.%[6]s, %[8]s as _revcast_alive, l.* exclude (%[5]s, %[6]s)
+    from (
+        select * from raw.%[4]s
+        where %[5]s in (select %[5]s from n)
+        qualify row_number() over (partition by %[5]s order by %[6]s desc, _file desc) = 1
+    ) l %[7]s
+)
+select n.*, p.%[5]s is not null as _revcast_echo
+from n left join p on p.%[5]s = n.%[5]s and p._revcast_alive and p.%[6]s <= n.%[6]s and %[9]s`,
+		tmp, literal(source), read, ident(table), key, order, tomb, alive, strings.Join(same, " and "))
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return 0, 0, err
+	}
+	defer tx.ExecContext(context.WithoutCancel(ctx), `drop table if exists temp.main.`+tmp) //nolint:errcheck // best effort; the transaction ends anyway
+	echoTable := table + EchoSuffix
+	var n int
+	if err := tx.QueryRowContext(ctx, `select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?`, echoTable).Scan(&n); err != nil {
+		return 0, 0, err
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`create table raw.%s as select * from raw.%s limit 0`, ident(echoTable), ident(table))); err != nil {
+			return 0, 0, err
+		}
+	} else if err := addDriftColumns(ctx, tx, echoTable, "raw."+ident(table)); err != nil {
+		return 0, 0, err
+	}
+	res, err := tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select * exclude (_revcast_echo) from %s where not _revcast_echo`, ident(table), tmp))
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, _ = res.RowsAffected()
+	res, err = tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select * exclude (_revcast_echo) from %s where _revcast_echo`, ident(echoTable), tmp))
+	if err != nil {
+		return 0, 0, err
+	}
+	echoes, _ = res.RowsAffected()
+	return rows, echoes, nil
 }
 
 // execQuerier is what *sql.Tx and *sql.DB share.

@@ -83,13 +83,13 @@ func (m *Main) transformWith(ctx context.Context, cfg *Config, asOf time.Time, o
 	sum := &transformSummary{}
 	srcs := make([]transform.LakeSource, len(cfg.Configured))
 	for i, s := range cfg.Configured {
-		srcs[i] = transform.LakeSource{Name: s.Name, Type: s.Type}
+		srcs[i] = transform.LakeSource{Name: s.Name, Type: s.Type, Echo: echoRules(cfg, s)}
 	}
 	start := time.Now()
 	if sum.Load, err = w.Load(ctx, cfg.DataPath("lake"), srcs); err != nil {
 		return sum, err
 	}
-	m.Logger.Info("loaded lake files", "files", sum.Load.Files, "rows", sum.Load.Rows, "seconds", since(start))
+	m.Logger.Info("loaded lake files", "files", sum.Load.Files, "rows", sum.Load.Rows, "echoes", sum.Load.Echoes, "seconds", since(start))
 	models, err := transform.ParseModels(revsql.FS)
 	if err != nil {
 		return sum, err

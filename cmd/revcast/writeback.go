@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/extract/salesforce"
 	"github.com/revcast/revcast/reports/writeback"
+	"github.com/revcast/revcast/transform"
 )
 
 func init() {
@@ -40,8 +42,10 @@ before any request. Each workflow has a mode (writeback.mode, writeback.workflow
 read_only, review (every change waits in approvals) or auto (changes over
 writeback.thresholds wait). Approved changes are written by the next write-back run.
 
-The CRM is read first and only differences are written, in batches of 200 with per-record
-results; transient record errors are retried (writeback.max_attempts). Every attempt is in
+Only differences are written, in batches of 200 with per-record results; transient
+record errors are retried (writeback.max_attempts). Opportunities are first compared with
+the copy the last extraction landed, and only those whose copy differs are read from the
+CRM before writing (the other records always are). Every attempt is in
 writeback_log and audit_log. --dry-run prints the diff against what the CRM holds now and
 writes nothing, to the CRM or to the warehouse.`,
 		Args: exactArgs(0),
@@ -131,6 +135,21 @@ func (m *Main) writeback(ctx context.Context, cfg *Config, o writebackOptions) (
 			"failed", rep.Failed(), "pending_approvals", rep.Pending, "seconds", since(start))
 	}
 	return rep, err
+}
+
+// echoRules says, for the source write-back writes to, which landed versions are
+// revcast's own writes coming back rather than changes (transform.EchoRule); nil for any
+// other source.
+func echoRules(cfg *Config, src ConfiguredSource) map[string]transform.EchoRule {
+	if cfg.Writeback.Target != src.Name || src.Type != salesforce.TypeName {
+		return nil
+	}
+	out := map[string]transform.EchoRule{}
+	for object, fields := range writeback.SalesforceUpdatedFields() {
+		out[salesforce.StreamName(object)] = transform.EchoRule{Key: "Id", Order: salesforce.VersionField,
+			Ignore: append(slices.Clone(fields), salesforce.WriteStamps...)}
+	}
+	return out
 }
 
 // buildTarget returns the write-back target for writeback.target.

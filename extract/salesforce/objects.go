@@ -109,6 +109,14 @@ func bo(name string) fieldDef { return fieldDef{name, kBool} }
 func da(name string) fieldDef { return fieldDef{name, kDate} }
 func ts(name string) fieldDef { return fieldDef{name, kTimestamp} }
 
+// VersionField orders a record's versions (the extraction cursor, see reader.go).
+// Salesforce stamps it and LastModifiedDate on every write, an API user's included
+// (LastModifiedById too, which the connector does not land).
+const VersionField = "SystemModstamp"
+
+// WriteStamps are the landed fields Salesforce sets on every write to a record.
+var WriteStamps = []string{"LastModifiedDate", VersionField}
+
 // system fields every object lands (those an object lacks, per describe, land as null).
 var system = []fieldDef{ts("CreatedDate"), ts("LastModifiedDate"), ts("SystemModstamp"), bo("IsDeleted")}
 
@@ -130,7 +138,8 @@ var catalog = []objectDef{
 	{"Opportunity", []fieldDef{s("Id"), s("AccountId"), s("OwnerId"), s("Name"), s("Type"), s("StageName"), s("ForecastCategoryName"),
 		fl("Probability"), dc("Amount"), s("CurrencyIsoCode"), da("CloseDate"), bo("IsClosed"), bo("IsWon"), s("LeadSource"),
 		s("NextStep"), s("ContractId"), fl("Discount__c"), fl("Revcast_Win_Probability__c"), dc("Revcast_Expected_Amount__c"),
-		s("Revcast_Forecast_Run__c"), ts("Revcast_Scored_At__c")}},
+		s("Revcast_Forecast_Run__c"), ts("Revcast_Scored_At__c"), s("Revcast_Risk__c"), s("Revcast_Order_Status__c"),
+		s("Revcast_Tracking_Number__c")}},
 	{"OpportunityLineItem", []fieldDef{s("Id"), s("OpportunityId"), s("Product2Id"), s("ProductCode"), s("Name"), fl("Quantity"),
 		dc("UnitPrice"), dc("ListPrice"), dc("TotalPrice"), fl("Discount"), s("CurrencyIsoCode"), da("ServiceDate")}},
 	{"OpportunityHistory", []fieldDef{s("Id"), s("OpportunityId"), s("StageName"), dc("Amount"), dc("ExpectedRevenue"), da("CloseDate"),

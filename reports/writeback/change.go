@@ -12,7 +12,10 @@
 //  2. Least privilege: every field of every change must be on the target's allow-list,
 //     else the run stops before any request is made, naming Object.Field and the config key.
 //  3. Diff: read what the CRM holds now for exactly those records and drop the fields that
-//     already hold the wanted value (tasks are created once and never overwritten).
+//     already hold the wanted value (tasks are created once and never overwritten). A
+//     target whose records the warehouse also holds (CopyReader: the Opportunities the
+//     last extraction landed) is diffed against that copy first, and only the records
+//     whose copy differs are read from the CRM.
 //  4. Gate: in review mode every change waits in approvals; in auto mode a change waits
 //     when it moves an amount by more than the amount threshold or by more than change_pct
 //     percent, or touches a flagged kind. A change that was rejected with the same content

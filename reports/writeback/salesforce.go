@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +60,15 @@ func SalesforceFields() map[string][]string {
 		"Revcast_Forecast_Run__c", "Revcast_Scored_At__c", "Revcast_Order_Status__c", "Revcast_Tracking_Number__c")
 	add(WorkflowTasks, SFTask, SFKeyField, "WhatId", "OwnerId", "Subject", "Description", "Status", "Priority", "ActivityDate")
 	return out
+}
+
+// SalesforceUpdatedFields lists, per object whose existing records revcast updates, the
+// fields it writes: Opportunity and its Revcast_* deal fields. Tasks are created once and
+// Revenue_Forecast__c records are revcast's own, so neither is listed. A version of such a
+// record that differs from the one before only in these fields and Salesforce's write
+// stamps is revcast's own write-back coming back (transform.EchoRule).
+func SalesforceUpdatedFields() map[string][]string {
+	return map[string][]string{SFOpportunity: slices.Sorted(maps.Keys(sfFieldTypes[SFOpportunity]))}
 }
 
 // SalesforceAPI is what the Salesforce target needs from a client: sObject Collections
@@ -260,6 +271,7 @@ func (s *Salesforce) Current(ctx context.Context, object, keyField string, keys,
 			end++
 		}
 		lits := make([]string, 0, end-start)
+		match := newKeyMatcher(keys[start:end])
 		for _, k := range keys[start:end] {
 			lits = append(lits, soqlString(k))
 		}
@@ -272,9 +284,9 @@ func (s *Salesforce) Current(ctx context.Context, object, keyField string, keys,
 			id, _ := r["Id"].(string)
 			k, _ := r[keyField].(string)
 			if keyField == "Id" {
-				k = matchKey(keys[start:end], id)
+				k = match(id)
 			} else {
-				k = matchKey(keys[start:end], k)
+				k = match(k)
 			}
 			cur := Current{ID: id, Fields: map[string]any{}}
 			for _, f := range fields {
@@ -287,15 +299,29 @@ func (s *Salesforce) Current(ctx context.Context, object, keyField string, keys,
 	return out, nil
 }
 
-// matchKey returns the key of keys equal to v (Salesforce compares External IDs
-// case-insensitively and accepts 15- for 18-character ids).
-func matchKey(keys []string, v string) string {
+// newKeyMatcher returns a function that gives the key of keys a returned value v stands
+// for (Salesforce compares External IDs case-insensitively and accepts 15- for
+// 18-character ids), or v itself.
+func newKeyMatcher(keys []string) func(v string) string {
+	fold := make(map[string]string, len(keys))
+	short := map[string]string{}
 	for _, k := range keys {
-		if strings.EqualFold(k, v) || (len(k) == 15 && len(v) == 18 && v[:15] == k) {
-			return k
+		fold[strings.ToLower(k)] = k
+		if len(k) == 15 {
+			short[k] = k
 		}
 	}
-	return v
+	return func(v string) string {
+		if k, ok := fold[strings.ToLower(v)]; ok {
+			return k
+		}
+		if len(v) == 18 {
+			if k, ok := short[v[:15]]; ok {
+				return k
+			}
+		}
+		return v
+	}
 }
 
 func lookupFold(r map[string]any, f string) any {
@@ -362,10 +388,14 @@ var sfTransient = map[string]bool{
 	"ALL_OR_NONE_OPERATION_ROLLED_BACK": true, "QUERY_TIMEOUT": true, "TXN_SECURITY_METERING_ERROR": true,
 }
 
+// soqlEscaper escapes a SOQL string literal's characters (built once: a Replacer builds
+// its lookup table on first use, which per call was a third of a large write-back's
+// allocations).
+var soqlEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
+
 // soqlString quotes s as a SOQL string literal.
 func soqlString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	return "'" + r.Replace(s) + "'"
+	return "'" + soqlEscaper.Replace(s) + "'"
 }
 
 func money(v sql.NullFloat64) any {

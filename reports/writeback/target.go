@@ -1,6 +1,9 @@
 package writeback
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // MaxBatch is the most records one write request carries (Salesforce sObject Collections'
 // limit; the other CRMs' batch APIs take at most as many).
@@ -23,6 +26,21 @@ type Target interface {
 	// field → value and carries keyField. Results come back in record order; the error
 	// is for a request that failed as a whole.
 	Write(ctx context.Context, object, keyField string, records []map[string]any) ([]Result, error)
+}
+
+// CopyReader is a Target whose records the warehouse also holds, as its extraction landed
+// them. The Writer diffs each planned change against that copy first and reads from the CRM
+// only the records whose copy does not already hold the wanted values: on a nightly run
+// most of revcast's deal fields are unchanged, and reading every scored deal back cost
+// one query per 200 records (API calls a real org counts against its daily limit).
+// A copy is as fresh as the last extraction: a field a person overwrote since then is
+// set back by the first run after the next extraction.
+type CopyReader interface {
+	// Copy calls fn with the key of each record of object the warehouse holds (addressed
+	// by keyField) and what its latest landed version holds for fields. It calls fn for
+	// no record when it cannot vouch for these fields of object (not landed, or not
+	// addressed by its id); ok says whether it could.
+	Copy(ctx context.Context, db *sql.DB, object, keyField string, fields []string, fn func(key string, cur Current)) (ok bool, err error)
 }
 
 // Current is a record as the CRM holds it.

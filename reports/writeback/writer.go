@@ -146,7 +146,8 @@ type Report struct {
 	DryRun        bool
 	Workflows     []*WorkflowReport
 	// Planned holds every change with its diff and decision, in plan order (approved
-	// changes first).
+	// changes first), except fresh changes the CRM already holds: those are only counted
+	// (WorkflowReport.Unchanged).
 	Planned []*Planned
 	Notes   []string
 	// Pending is the number of approvals waiting after the run.
@@ -266,7 +267,26 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		return rep, nil
 	}
 
-	cur, err := w.current(ctx, all)
+	// Fresh changes the warehouse's copy of the CRM already agrees with need no read.
+	approvedKeys := map[string]bool{}
+	for _, a := range approved {
+		approvedKeys[a.Change.RecordKey()] = true
+	}
+	settled, err := w.settledByCopy(ctx, fresh, approvedKeys)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: %s: %w", name, err)
+	}
+	read := all
+	if len(settled) > 0 {
+		read = make([]Change, 0, len(all)-len(settled))
+		for _, c := range all {
+			if _, ok := settled[c.RecordKey()]; !ok || approvedKeys[c.RecordKey()] {
+				read = append(read, c)
+			}
+		}
+		w.log().Debug("write-back diff against the warehouse copy", "target", name, "unchanged", len(settled), "read_from_crm", len(read))
+	}
+	cur, err := w.current(ctx, read)
 	if err != nil {
 		return nil, fmt.Errorf("writeback: %s: %w", name, err)
 	}
@@ -304,15 +324,20 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		}
 		wr := wfs[c.Workflow]
 		wr.Planned++
-		p := diffChange(c, cur[rk])
+		var p *Planned
+		if id, ok := settled[rk]; ok {
+			p = &Planned{Change: c, Exists: true, RecordID: id}
+		} else {
+			p = diffChange(c, cur[rk])
+		}
 		for _, old := range st.pending[rk] {
 			if old.ContentSHA != hash {
 				supersede = append(supersede, supersession{old: old, by: p})
 			}
 		}
 		if len(p.Diffs) == 0 {
-			p.Decision = DecisionUnchanged
-			rep.Planned = append(rep.Planned, p)
+			// Counted, not kept: on a nightly run most records are unchanged.
+			wr.Unchanged++
 			continue
 		}
 		if !p.Exists && strings.EqualFold(c.KeyField, "Id") {
@@ -345,7 +370,9 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		wr := wfs[p.Workflow]
 		switch p.Decision {
 		case DecisionUnchanged:
-			wr.Unchanged++
+			if p.Approved {
+				wr.Unchanged++
+			}
 		case DecisionSkip:
 			if p.ApprovalID > 0 {
 				wr.Waiting++
@@ -411,38 +438,76 @@ func (w *Writer) maxAttempts() int {
 	return 3
 }
 
-// current reads the CRM's records for all changes, grouped by object and key field.
-func (w *Writer) current(ctx context.Context, all []Change) (map[string]*Current, error) {
-	type group struct {
-		object, keyField string
-		keys             []string
-		seen             map[string]bool
-		fields           map[string]bool
+// settledByCopy returns the fresh changes (record key → CRM id) that the target's copy in
+// the warehouse (CopyReader) shows the CRM already holds, leaving out create-only records
+// and those with an approved change to apply.
+func (w *Writer) settledByCopy(ctx context.Context, fresh []Change, skip map[string]bool) (map[string]string, error) {
+	cr, ok := w.Target.(CopyReader)
+	if !ok {
+		return nil, nil
 	}
-	var order []*group
-	groups := map[string]*group{}
-	for _, c := range all {
+	settled := map[string]string{}
+	for _, g := range groupChanges(fresh, func(c Change) bool { return c.CreateOnly || skip[c.RecordKey()] }) {
+		_, err := cr.Copy(ctx, w.DB, g.object, g.keyField, g.fieldList(), func(key string, cur Current) {
+			i, ok := g.index[key]
+			if !ok {
+				return
+			}
+			if p := diffChange(fresh[i], &cur); len(p.Diffs) == 0 {
+				settled[fresh[i].RecordKey()] = cur.ID
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read the warehouse copy of %s: %w", g.object, err)
+		}
+	}
+	return settled, nil
+}
+
+// changeGroup is the changes of one object addressed by one key field.
+type changeGroup struct {
+	object, keyField string
+	keys             []string        // distinct, in order of first appearance
+	index            map[string]int  // key → index of its last change
+	fields           map[string]bool // the fields the changes write, the key field left out
+}
+
+func (g *changeGroup) fieldList() []string { return slices.Sorted(maps.Keys(g.fields)) }
+
+// groupChanges groups changes by object and key field, in order of first appearance,
+// leaving out those skip says to.
+func groupChanges(changes []Change, skip func(Change) bool) []*changeGroup {
+	var order []*changeGroup
+	groups := map[string]*changeGroup{}
+	for i, c := range changes {
+		if skip != nil && skip(c) {
+			continue
+		}
 		gk := c.Object + "\x00" + c.KeyField
 		g := groups[gk]
 		if g == nil {
-			g = &group{object: c.Object, keyField: c.KeyField, seen: map[string]bool{}, fields: map[string]bool{}}
+			g = &changeGroup{object: c.Object, keyField: c.KeyField, index: map[string]int{}, fields: map[string]bool{}}
 			groups[gk] = g
 			order = append(order, g)
 		}
-		if !g.seen[c.Key] {
-			g.seen[c.Key] = true
+		if _, seen := g.index[c.Key]; !seen {
 			g.keys = append(g.keys, c.Key)
 		}
+		g.index[c.Key] = i
 		for f := range c.Fields {
 			if !strings.EqualFold(f, c.KeyField) {
 				g.fields[f] = true
 			}
 		}
 	}
+	return order
+}
+
+// current reads the CRM's records for all changes, grouped by object and key field.
+func (w *Writer) current(ctx context.Context, all []Change) (map[string]*Current, error) {
 	out := map[string]*Current{}
-	for _, g := range order {
-		fields := slices.Sorted(maps.Keys(g.fields))
-		got, err := w.Target.Current(ctx, g.object, g.keyField, g.keys, fields)
+	for _, g := range groupChanges(all, nil) {
+		got, err := w.Target.Current(ctx, g.object, g.keyField, g.keys, g.fieldList())
 		if err != nil {
 			return nil, err
 		}
