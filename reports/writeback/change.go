@@ -175,6 +175,8 @@ type Planned struct {
 	ApprovalID int64
 	// Approved is set for a change that a person approved: it is written as approved.
 	Approved bool
+	// Error is the CRM's answer to a write that failed for good in this run.
+	Error string
 }
 
 // Decisions of the gate.

@@ -171,7 +171,8 @@ func policy(mode string) writeback.Policy {
 }
 
 func (e *env) writer(p writeback.Policy) *writeback.Writer {
-	return &writeback.Writer{DB: e.db, Target: e.target, Policy: p, RetryWait: time.Millisecond}
+	// Windows of 7 changes: every test runs across several windows.
+	return &writeback.Writer{DB: e.db, Target: e.target, Policy: p, RetryWait: time.Millisecond, Window: 7}
 }
 
 func (e *env) run(p writeback.Policy) *writeback.Report {

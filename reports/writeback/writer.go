@@ -120,6 +120,9 @@ type Writer struct {
 	// RetryWait is the pause before the second attempt, doubled for each later one;
 	// default 1s.
 	RetryWait time.Duration
+	// Window is how many fresh changes are read, decided and written at a time; default
+	// DefaultWindow.
+	Window int
 	Logger    *slog.Logger
 }
 
@@ -254,15 +257,16 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	}
 
 	// Least privilege, before any request.
-	all := make([]Change, 0, len(approved)+len(fresh))
-	for _, a := range approved {
-		all = append(all, a.Change)
+	ach := make([]Change, len(approved))
+	for i, a := range approved {
+		ach[i] = a.Change
 	}
-	all = append(all, fresh...)
-	if err := w.Policy.CheckAllowed(name, all); err != nil {
-		return nil, err
+	for _, changes := range [][]Change{ach, fresh} {
+		if err := w.Policy.CheckAllowed(name, changes); err != nil {
+			return nil, err
+		}
 	}
-	if len(all) == 0 {
+	if len(ach)+len(fresh) == 0 {
 		rep.Pending = len(st.pendingAll)
 		return rep, nil
 	}
@@ -276,141 +280,119 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writeback: %s: %w", name, err)
 	}
-	read := all
 	if len(settled) > 0 {
-		read = make([]Change, 0, len(all)-len(settled))
-		for _, c := range all {
-			if _, ok := settled[c.RecordKey()]; !ok || approvedKeys[c.RecordKey()] {
-				read = append(read, c)
-			}
-		}
-		w.log().Debug("write-back diff against the warehouse copy", "target", name, "unchanged", len(settled), "read_from_crm", len(read))
+		w.log().Debug("write-back diff against the warehouse copy", "target", name, "unchanged", len(settled), "to_read", len(ach)+len(fresh)-len(settled))
 	}
-	cur, err := w.current(ctx, read)
+
+	// Approved changes first: the approved values, against the CRM as it is. Fresh changes
+	// of the same records compare with the approved values (next).
+	cur, err := w.current(ctx, ach)
 	if err != nil {
 		return nil, fmt.Errorf("writeback: %s: %w", name, err)
 	}
-
-	// Approved changes first: the approved values, against the CRM as it is.
 	approvedContent := map[string]string{}
+	next := map[string]*Current{}
+	var approvedPlan []*Planned
 	for _, a := range approved {
-		p := diffChange(a.Change, cur[a.Change.RecordKey()])
+		rk := a.Change.RecordKey()
+		p := diffChange(a.Change, cur[rk])
 		p.ApprovalID, p.Approved = a.ID, true
-		approvedContent[a.Change.RecordKey()] = a.Change.ContentHash()
+		approvedContent[rk] = a.Change.ContentHash()
 		wr := wfs[a.Change.Workflow]
 		wr.Planned++
 		if len(p.Diffs) == 0 {
 			p.Decision, p.Why = DecisionUnchanged, fmt.Sprintf("approval %d: the CRM already holds these values", a.ID)
+			wr.Unchanged++
 		} else {
 			p.Decision, p.Why = DecisionWrite, fmt.Sprintf("approved as approval %d by %s", a.ID, a.DecidedBy)
-			// Fresh changes of the same record compare with the approved values.
-			next := &Current{Fields: map[string]any{}}
-			if c := cur[a.Change.RecordKey()]; c != nil {
-				next.ID = c.ID
-				maps.Copy(next.Fields, c.Fields)
+			n := &Current{Fields: map[string]any{}}
+			if c := cur[rk]; c != nil {
+				n.ID = c.ID
+				maps.Copy(n.Fields, c.Fields)
 			}
-			maps.Copy(next.Fields, a.Change.Fields)
-			cur[a.Change.RecordKey()] = next
+			maps.Copy(n.Fields, a.Change.Fields)
+			next[rk] = n
 		}
-		rep.Planned = append(rep.Planned, p)
+		approvedPlan = append(approvedPlan, p)
+	}
+	rep.Planned = append(rep.Planned, approvedPlan...)
+	if !w.DryRun {
+		if err := w.markApplied(ctx, rep, DecisionUnchanged); err != nil {
+			return rep, err
+		}
+		var writes []*Planned
+		for _, p := range approvedPlan {
+			if p.Decision == DecisionWrite {
+				writes = append(writes, p)
+			}
+		}
+		if err := w.write(ctx, rep, wfs, writes); err != nil {
+			return rep, err
+		}
 	}
 
-	var supersede []supersession
-	for _, c := range fresh {
-		rk := c.RecordKey()
-		hash := c.ContentHash()
-		if approvedContent[rk] == hash {
-			continue // the approved change is this one
-		}
-		wr := wfs[c.Workflow]
-		wr.Planned++
-		var p *Planned
-		if id, ok := settled[rk]; ok {
-			p = &Planned{Change: c, Exists: true, RecordID: id}
-		} else {
-			p = diffChange(c, cur[rk])
-		}
-		for _, old := range st.pending[rk] {
-			if old.ContentSHA != hash {
-				supersede = append(supersede, supersession{old: old, by: p})
-			}
-		}
-		if len(p.Diffs) == 0 {
-			// Counted, not kept: on a nightly run most records are unchanged.
-			wr.Unchanged++
-			continue
-		}
-		if !p.Exists && strings.EqualFold(c.KeyField, "Id") {
-			// An update by id of a record the CRM does not have (deleted, merged, or not
-			// visible to the integration user) cannot succeed: say so, do not send it.
-			p.Decision = DecisionSkip
-			p.Why = fmt.Sprintf("%s %s does not exist in %s (deleted, merged or not visible to the integration user)", c.Object, c.Key, name)
-			wr.Missing++
-			rep.Planned = append(rep.Planned, p)
-			continue
-		}
-		queue, why := w.gate(p, wr.Mode)
-		switch {
-		case !queue:
-			p.Decision = DecisionWrite
-		case st.pendingSame(rk, hash) != nil:
-			a := st.pendingSame(rk, hash)
-			p.Decision, p.ApprovalID = DecisionSkip, a.ID
-			p.Why = fmt.Sprintf("already waiting as approval %d (%s)", a.ID, why)
-		case st.rejected[hash] != nil:
-			a := st.rejected[hash]
-			p.Decision, p.ApprovalID = DecisionSkip, a.ID
-			p.Why = fmt.Sprintf("rejected as approval %d by %s; the same values are not queued again", a.ID, a.DecidedBy)
-		default:
-			p.Decision, p.Why = DecisionQueue, why
-		}
-		rep.Planned = append(rep.Planned, p)
+	// Then the fresh changes, window by window: read, diff, gate, queue and write one
+	// window before the next, so a run holds one window of CRM records and of planned
+	// writes at a time, whatever the size of the CRM.
+	queued := 0
+	window := w.Window
+	if window <= 0 {
+		window = DefaultWindow
 	}
-	for _, p := range rep.Planned {
-		wr := wfs[p.Workflow]
-		switch p.Decision {
-		case DecisionUnchanged:
-			if p.Approved {
-				wr.Unchanged++
+	for start := 0; start < len(fresh); start += window {
+		win := fresh[start:min(start+window, len(fresh))]
+		var read []Change
+		for _, c := range win {
+			rk := c.RecordKey()
+			if _, ok := settled[rk]; !ok && next[rk] == nil {
+				read = append(read, c)
 			}
-		case DecisionSkip:
-			if p.ApprovalID > 0 {
-				wr.Waiting++
+		}
+		cur, err := w.current(ctx, read)
+		if err != nil {
+			return rep, fmt.Errorf("writeback: %s: %w", name, err)
+		}
+		maps.Copy(cur, next)
+		var planned []*Planned
+		var supersede []supersession
+		for _, c := range win {
+			p, sup := w.decide(c, cur, settled, approvedContent, st, wfs[c.Workflow])
+			supersede = append(supersede, sup...)
+			if p != nil {
+				planned = append(planned, p)
 			}
-		case DecisionQueue:
-			wr.Queued++
+		}
+		for _, p := range planned {
+			if p.Decision == DecisionQueue {
+				queued++
+			}
+		}
+		if w.DryRun {
+			rep.Planned = append(rep.Planned, planned...)
+			continue
+		}
+		if err := w.queue(ctx, rep, planned, supersede); err != nil {
+			return rep, err
+		}
+		var writes []*Planned
+		for _, p := range planned {
+			if p.Decision == DecisionWrite {
+				writes = append(writes, p)
+			}
+		}
+		if err := w.write(ctx, rep, wfs, writes); err != nil {
+			return rep, err
+		}
+		// Kept: what was not written (queued, skipped, failed), for the caller.
+		for _, p := range planned {
+			if p.Decision != DecisionWrite || p.Error != "" {
+				rep.Planned = append(rep.Planned, p)
+			}
 		}
 	}
 	if w.DryRun {
-		rep.Pending = len(st.pendingAll)
-		for _, p := range rep.Planned {
-			if p.Decision == DecisionQueue {
-				rep.Pending++
-			}
-		}
+		rep.Pending = len(st.pendingAll) + queued
 		return rep, nil
-	}
-
-	if err := w.queue(ctx, rep, supersede); err != nil {
-		return rep, err
-	}
-	if err := w.markApplied(ctx, rep, DecisionUnchanged); err != nil {
-		return rep, err
-	}
-	var batch1, batch2 []*Planned
-	for _, p := range rep.Planned {
-		if p.Decision == DecisionWrite {
-			if p.Approved {
-				batch1 = append(batch1, p)
-			} else {
-				batch2 = append(batch2, p)
-			}
-		}
-	}
-	for _, b := range [][]*Planned{batch1, batch2} {
-		if err := w.write(ctx, rep, wfs, b); err != nil {
-			return rep, err
-		}
 	}
 	pending, err := ListApprovals(ctx, w.DB, StatusPending)
 	if err != nil {
@@ -436,6 +418,67 @@ func (w *Writer) maxAttempts() int {
 		return w.Policy.MaxAttempts
 	}
 	return 3
+}
+
+// DefaultWindow is how many fresh changes a run reads, decides and writes at a time: 50
+// write batches. It bounds the CRM records and planned writes a run holds (a large
+// company's first run writes over half a million opportunities).
+const DefaultWindow = 10_000
+
+// decide diffs and gates one fresh change against the CRM's record (cur, or settled by
+// the warehouse copy) and counts it in wr. It returns nil for a change that needs
+// nothing (the approved change itself, or one the CRM already holds), and the pending
+// approvals of the record that the change supersedes.
+func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedContent map[string]string, st *approvalState, wr *WorkflowReport) (*Planned, []supersession) {
+	rk := c.RecordKey()
+	hash := c.ContentHash()
+	if approvedContent[rk] == hash {
+		return nil, nil // the approved change is this one
+	}
+	wr.Planned++
+	var p *Planned
+	if id, ok := settled[rk]; ok {
+		p = &Planned{Change: c, Exists: true, RecordID: id}
+	} else {
+		p = diffChange(c, cur[rk])
+	}
+	var sup []supersession
+	for _, old := range st.pending[rk] {
+		if old.ContentSHA != hash {
+			sup = append(sup, supersession{old: old, by: p})
+		}
+	}
+	if len(p.Diffs) == 0 {
+		wr.Unchanged++ // counted, not kept: on a nightly run most records are unchanged
+		return nil, sup
+	}
+	if !p.Exists && strings.EqualFold(c.KeyField, "Id") {
+		// An update by id of a record the CRM does not have (deleted, merged, or not
+		// visible to the integration user) cannot succeed: say so, do not send it.
+		p.Decision = DecisionSkip
+		p.Why = fmt.Sprintf("%s %s does not exist in %s (deleted, merged or not visible to the integration user)", c.Object, c.Key, w.Target.Name())
+		wr.Missing++
+		return p, sup
+	}
+	queue, why := w.gate(p, wr.Mode)
+	switch {
+	case !queue:
+		p.Decision = DecisionWrite
+	case st.pendingSame(rk, hash) != nil:
+		a := st.pendingSame(rk, hash)
+		p.Decision, p.ApprovalID = DecisionSkip, a.ID
+		p.Why = fmt.Sprintf("already waiting as approval %d (%s)", a.ID, why)
+		wr.Waiting++
+	case st.rejected[hash] != nil:
+		a := st.rejected[hash]
+		p.Decision, p.ApprovalID = DecisionSkip, a.ID
+		p.Why = fmt.Sprintf("rejected as approval %d by %s; the same values are not queued again", a.ID, a.DecidedBy)
+		wr.Waiting++
+	default:
+		p.Decision, p.Why = DecisionQueue, why
+		wr.Queued++
+	}
+	return p, sup
 }
 
 // settledByCopy returns the fresh changes (record key → CRM id) that the target's copy in
@@ -700,9 +743,9 @@ type supersession struct {
 
 // queue stores the run's queued changes as pending approvals and rejects the pending
 // approvals they supersede, with their log and audit rows, in one transaction.
-func (w *Writer) queue(ctx context.Context, rep *Report, supersede []supersession) error {
+func (w *Writer) queue(ctx context.Context, rep *Report, planned []*Planned, supersede []supersession) error {
 	var queued []*Planned
-	for _, p := range rep.Planned {
+	for _, p := range planned {
 		if p.Decision == DecisionQueue {
 			queued = append(queued, p)
 		}
@@ -930,6 +973,7 @@ func (w *Writer) writeBatch(ctx context.Context, rep *Report, wfs map[string]*Wo
 		default:
 			status, errText = "failed", r.Code+": "+r.Message
 			response = "error: " + errText
+			p.Error = errText
 			wr.Failed++
 			if wr.firstFailure == "" {
 				wr.firstFailure, wr.firstFailedKey = errText, p.RecordKey()
