@@ -188,8 +188,8 @@ func mutateSandboxes(t *testing.T, srv *sandbox.Server, erp string, seed uint64)
 				t.Fatal(err)
 			}
 		}
-		// customers change only: the sandbox's deletion of a customer is for transactions
-		if _, err := srv.NetSuite.Mutate("customer", pct(srv.NetSuite.Count("customer", ""), 20), 0, seed); err != nil {
+		n := srv.NetSuite.Count("customer", "")
+		if _, err := srv.NetSuite.Mutate("customer", pct(n, 20), pct(n, 5), seed); err != nil {
 			t.Fatal(err)
 		}
 	}
