@@ -123,7 +123,7 @@ type Writer struct {
 	// Window is how many fresh changes are read, decided and written at a time; default
 	// DefaultWindow.
 	Window int
-	Logger    *slog.Logger
+	Logger *slog.Logger
 }
 
 // WorkflowReport counts what a run did in one workflow.
@@ -431,8 +431,14 @@ const DefaultWindow = 10_000
 // approvals of the record that the change supersedes.
 func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedContent map[string]string, st *approvalState, wr *WorkflowReport) (*Planned, []supersession) {
 	rk := c.RecordKey()
-	hash := c.ContentHash()
-	if approvedContent[rk] == hash {
+	var hash string // the content hash, computed only when an approval needs it (JSON of the fields)
+	contentHash := func() string {
+		if hash == "" {
+			hash = c.ContentHash()
+		}
+		return hash
+	}
+	if a, ok := approvedContent[rk]; ok && a == contentHash() {
 		return nil, nil // the approved change is this one
 	}
 	wr.Planned++
@@ -444,7 +450,7 @@ func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedCont
 	}
 	var sup []supersession
 	for _, old := range st.pending[rk] {
-		if old.ContentSHA != hash {
+		if old.ContentSHA != contentHash() {
 			sup = append(sup, supersession{old: old, by: p})
 		}
 	}
@@ -464,12 +470,12 @@ func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedCont
 	switch {
 	case !queue:
 		p.Decision = DecisionWrite
-	case st.pendingSame(rk, hash) != nil:
+	case st.pendingSame(rk, contentHash()) != nil:
 		a := st.pendingSame(rk, hash)
 		p.Decision, p.ApprovalID = DecisionSkip, a.ID
 		p.Why = fmt.Sprintf("already waiting as approval %d (%s)", a.ID, why)
 		wr.Waiting++
-	case st.rejected[hash] != nil:
+	case st.rejected[contentHash()] != nil:
 		a := st.rejected[hash]
 		p.Decision, p.ApprovalID = DecisionSkip, a.ID
 		p.Why = fmt.Sprintf("rejected as approval %d by %s; the same values are not queued again", a.ID, a.DecidedBy)
