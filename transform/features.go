@@ -34,7 +34,10 @@ type SnapshotData struct {
 // as they were then (sql/features/fc_snapshots.sql: state, events and days per stage from
 // opportunity_history; track records, payments and receivables dated before the day), and
 // reads every opportunity's outcome. The queries run on one connection as temp tables
-// (fc_dates, fc_stage, fc_deal, fc_history), so a read-only warehouse works too.
+// (fc_dates, fc_stage, fc_deal, fc_history, ...: featureTables), so a read-only warehouse
+// works too. History and stock are read for the deals open at some date only
+// (fc_open_ids): a single date (the nightly forecast that reuses its model) needs a
+// fraction of the CRM's.
 //
 // Optional inputs: the golden record (customers, else account_matches) maps accounts to
 // ERP customers, and serving_plants says which plant ships to a country; without them the
@@ -105,7 +108,7 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		return nil, err
 	}
 	// The plant that ships to a country: the serving_plants rule when it exists, else the
-	// most frequent plant on past order lines to that country (fc_deal).
+	// most frequent plant on past order lines to that country (fc_deal_supply).
 	plants, err := w.hasColumns(ctx, conn, "serving_plants", "country", "plant", "fallback_plant")
 	if err != nil {
 		return nil, err
@@ -205,9 +208,10 @@ func (w *Warehouse) TrainingSnapshots(ctx context.Context, asOf forecast.Day, wi
 }
 
 // featureTables are the sql/features queries built as temp tables, in order, before the
-// snapshot query (fc_snapshots.sql) runs over chunks of dates: the deals, their history
-// and the date-independent track records the snapshot query joins as of each date.
-var featureTables = []string{"fc_stage", "fc_deal", "fc_history",
+// snapshot query (fc_snapshots.sql) runs over chunks of dates: the deals, the ones open at
+// some date (fc_open_ids), their stock and history, and the date-independent track records
+// the snapshot query joins as of each date.
+var featureTables = []string{"fc_stage", "fc_deal", "fc_open_ids", "fc_deal_supply", "fc_history",
 	"fc_owner_record", "fc_account_record", "fc_company_record", "fc_bookings",
 	"fc_pay", "fc_invoice_paid", "fc_invoice_payments", "fc_case_count"}
 
@@ -244,11 +248,15 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 	if err := conn.QueryRowContext(ctx, `select count(*) from fc_deal`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("forecast features: outcomes: %w", err)
 	}
-	rows, err := conn.QueryContext(ctx, `select opportunity_id, created_day, coalesce(close_day, 0), is_won,
+	// fc_deal_supply holds the deals open at some snapshot date (every deal in deals); the
+	// others' supply shares are not used.
+	rows, err := conn.QueryContext(ctx, `select d.opportunity_id, created_day, coalesce(close_day, 0), is_won,
 		coalesce(amount_base, 0), coalesce(owner_id, ''), team, region, family,
-		type, lead_source, segment, coalesce(account_id, ''), discount, short_share, uncovered_share,
+		type, lead_source, segment, coalesce(account_id, ''), discount,
+		coalesce(s.short_share, 0), coalesce(s.uncovered_share, 0),
 		auto_renew, is_renewal_contract, account_created_date - date '1970-01-01', first_close_day
-		from fc_deal order by opportunity_id`)
+		from fc_deal d left join fc_deal_supply s on s.opportunity_id = d.opportunity_id
+		order by d.opportunity_id`)
 	if err != nil {
 		return nil, fmt.Errorf("forecast features: outcomes: %w", err)
 	}

@@ -161,10 +161,14 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	}
 	data.Snapshots = nil
 	t = time.Now()
+	// Scored once: the weekly bookings for the collections forecast (bookingsToCome) take
+	// the same scores.
+	scores := model.Score(open)
 	fo := forecast.ForecastOptions{
 		Calendar: forecast.Calendar{FiscalYearStartMonth: cfg.Forecast.FiscalYearStartMonth},
 		Quarters: cfg.Forecast.HorizonQuarters,
 		Seed:     uint64(cfg.Forecast.Seed),
+		Scores:   scores,
 	}
 	res, err := model.Forecast(asOf, open, data.Outcomes, fo)
 	if err != nil {
@@ -216,7 +220,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	t = time.Now()
 	copts := collections.Options{Seed: uint64(cfg.Forecast.Seed)}
 	until := collections.WindowEnd(asOf.Time(), copts.Weeks)
-	toCome, err := bookingsToCome(model, asOf, open, data.Outcomes, res, fo.Calendar, until)
+	toCome, err := bookingsToCome(model, asOf, open, scores, data.Outcomes, res, fo.Calendar, until)
 	if err != nil {
 		return nil, fmt.Errorf("collections forecast: expected bookings: %w", err)
 	}
@@ -286,7 +290,7 @@ func forecastMemory(ctx context.Context, w *transform.Warehouse) (func(), error)
 
 // bookingsToCome returns the bookings expected from asOf until the day before until (the
 // end of the collections window) that have not closed yet, for the collections forecast's
-// bookings component:
+// bookings component (scores: model.Score(open)):
 //
 //   - open deals, week by week: the same model and factors as forecast_periods evaluated on
 //     weekly periods (moments only, no simulation), so each deal books when its close-timing
@@ -294,7 +298,7 @@ func forecastMemory(ctx context.Context, w *transform.Warehouse) (func(), error)
 //     where a uniform spread of the month's total would put cash weeks too early;
 //   - deals not created yet, month by month: the total segment's new_deals_base of res,
 //     to be spread uniformly over the month's remaining days.
-func bookingsToCome(model *forecast.Model, asOf forecast.Day, open []forecast.Snapshot, outcomes []forecast.Outcome,
+func bookingsToCome(model *forecast.Model, asOf forecast.Day, open []forecast.Snapshot, scores []forecast.Score, outcomes []forecast.Outcome,
 	res *forecast.Result, cal forecast.Calendar, until time.Time) ([]collections.BookingPeriod, error) {
 	var weeks []forecast.Period
 	end := forecast.DayOf(until) - 1
@@ -306,7 +310,7 @@ func bookingsToCome(model *forecast.Model, asOf forecast.Day, open []forecast.Sn
 	var out []collections.BookingPeriod
 	if len(weeks) > 0 && len(open) > 0 {
 		wk, err := model.Forecast(asOf, open, outcomes, forecast.ForecastOptions{
-			Periods: weeks, Calendar: cal, TotalOnly: true, NoNewDeals: true, Sims: -1})
+			Periods: weeks, Calendar: cal, TotalOnly: true, NoNewDeals: true, Sims: -1, Scores: scores})
 		if err != nil {
 			return nil, err
 		}

@@ -589,4 +589,16 @@ func TestForecast_RefitDays(t *testing.T) {
 	if err != nil || n == 0 || diff != 0 {
 		t.Errorf("reused model on the same data: %d of %d deal scores differ (%v)", diff, n, err)
 	}
+	// And the same periods: the reuse reads one date's snapshots (history and stock of the
+	// deals open then only, sql/features/fc_open_ids.sql), the fit read the whole training
+	// frame; the open deals' features, the outcomes and the simulation agree.
+	err = w.DB.QueryRow(`
+		with r as (select run_id, row_number() over (order by created_at, run_id) as k from forecast_runs where kind = 'forecast'),
+		     a as (select * exclude (run_id) from forecast_periods where run_id = (select run_id from r where k = 1)),
+		     b as (select * exclude (run_id) from forecast_periods where run_id = (select run_id from r where k = 2))
+		select (select count(*) from (select * from a except select * from b)) + (select count(*) from (select * from b except select * from a)),
+		       (select count(*) from a)`).Scan(&diff, &n)
+	if err != nil || n == 0 || diff != 0 {
+		t.Errorf("reused model on the same data: %d of %d period rows differ (%v)", diff, n, err)
+	}
 }

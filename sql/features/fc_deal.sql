@@ -1,7 +1,7 @@
 -- fc_deal: the static attributes and the outcome of every opportunity, for the forecast's feature snapshots.
 -- grain: one row per opportunity
 -- key: opportunity_id
--- sources: opportunities, opportunity_history, opportunity_lines, products, users, accounts, contracts, inventory, sales_orders, sales_order_lines, erp_customers, fc_account_matches (temp), fc_serving_plants (temp)
+-- sources: opportunities, opportunity_history, opportunity_lines, products, users, accounts, contracts, sales_orders, fc_account_matches (temp)
 --
 -- Built as a temp table by transform.Warehouse.Snapshots. Times are seconds since the epoch
 -- (UTC), days are days since 1970-01-01, so comparisons never depend on the session zone.
@@ -12,18 +12,9 @@
 --
 -- Line attributes come from the current opportunity lines (lines are not historised in the
 -- CRM, so discount and product mix are the current ones, not the ones at each snapshot).
--- discount = 1 - sum(total_price) / sum(list_price * quantity).
---
--- Supply: the plant that ships a line follows fc_serving_plants (the serving_plants rule
--- when that mart exists: the country's plant, or its fallback plant for products the plant
--- does not stock), else the most frequent plant on past sales-order lines of the same
--- product to customers in the country, else the most frequent plant for that country,
--- else the plant with the most stock of the product. The country is the ERP customer's,
--- else the account's. A line is constrained when the
--- plant's available quantity (on hand - allocated) is below safety stock, and uncovered when
--- it is below the line's quantity. short_share and uncovered_share weight lines by list
--- value. inventory holds only current stock, so every snapshot sees today's stock: the one
--- known look-ahead in these features (documented in models/forecast).
+-- discount = 1 - sum(total_price) / sum(list_price * quantity); family: the product family
+-- with the largest list value. The lines' supply shares (short_share, uncovered_share) are
+-- in fc_deal_supply, built for the snapshotted deals only.
 --
 -- customer_id: the account's ERP customer from the golden record (fc_account_matches, filled
 -- from account_matches when that mart exists), else accounts.erp_customer_id, else the
@@ -52,77 +43,31 @@ account_customer as (
     left join fc_account_matches m on m.account_id = a.account_id
     left join order_customer oc on oc.account_id = a.account_id
 ),
-plant_by_country_product as (
-    select c.country, l.product_id, mode(l.plant) as plant
-    from sales_order_lines l
-    join sales_orders so on so.order_id = l.order_id
-    join erp_customers c on c.customer_id = so.customer_id
-    where l.plant is not null
-    group by c.country, l.product_id
-),
-plant_by_country as (
-    select c.country, mode(l.plant) as plant
-    from sales_order_lines l
-    join sales_orders so on so.order_id = l.order_id
-    join erp_customers c on c.customer_id = so.customer_id
-    where l.plant is not null
-    group by c.country
-),
-rule_plant as (
-    select
-        l.line_id,
-        case
-            when sp.fallback_plant is not null
-                 and not exists (select 1 from inventory i where i.product_id = l.product_id and i.plant = sp.plant)
-            then sp.fallback_plant
-            else sp.plant
-        end as plant
-    from opportunity_lines l
-    join opportunities o on o.opportunity_id = l.opportunity_id
-    left join accounts a on a.account_id = o.account_id
-    left join account_customer ac on ac.account_id = o.account_id
-    left join erp_customers ec on ec.customer_id = ac.customer_id
-    join fc_serving_plants sp on sp.country = coalesce(ec.country, a.country)
-),
-line_supply as (
+line_value as (
     select
         l.opportunity_id,
-        p.family,
-        cast(l.quantity as double) as quantity,
+        coalesce(p.family, 'unknown') as family,
         cast(coalesce(l.list_price, l.unit_price) as double) * l.quantity as list_value,
-        cast(l.total_price as double) as total_value,
-        coalesce(ir.available_qty, ip.available_qty, ic.available_qty, ia.available_qty) as available_qty,
-        coalesce(ir.safety_stock_qty, ip.safety_stock_qty, ic.safety_stock_qty, ia.safety_stock_qty) as safety_stock_qty
+        cast(l.total_price as double) as total_value
     from opportunity_lines l
-    join opportunities o on o.opportunity_id = l.opportunity_id
-    left join accounts a on a.account_id = o.account_id
     left join products p on p.product_id = l.product_id
-    left join plant_by_country_product pcp on pcp.country = a.country and pcp.product_id = l.product_id
-    left join plant_by_country pc on pc.country = a.country
-    left join rule_plant rp on rp.line_id = l.line_id
-    left join inventory ir on ir.product_id = l.product_id and ir.plant = rp.plant
-    left join inventory ip on ip.product_id = l.product_id and ip.plant = pcp.plant
-    left join inventory ic on ic.product_id = l.product_id and ic.plant = pc.plant
-    left join (
-        select product_id, arg_max(available_qty, available_qty) as available_qty,
-               arg_max(safety_stock_qty, available_qty) as safety_stock_qty
-        from inventory group by product_id
-    ) ia on ia.product_id = l.product_id
 ),
 lines as (
     select
         opportunity_id,
         sum(list_value) as list_value,
-        sum(total_value) as total_value,
-        sum(list_value) filter (where available_qty < safety_stock_qty) as short_value,
-        sum(list_value) filter (where available_qty < quantity) as uncovered_value
-    from line_supply
+        sum(total_value) as total_value
+    from line_value
     group by opportunity_id
 ),
 family as (
-    select opportunity_id, arg_max(family, v) as family
-    from (select opportunity_id, coalesce(family, 'unknown') as family, sum(list_value) as v
-          from line_supply group by all)
+    -- The family with the largest list value; a tie (large: 14 deals) goes to the first
+    -- family by name. (arg_max(family, v) left ties to the order DuckDB's parallel
+    -- aggregation met the rows in, which changed between builds of the same code.) v is
+    -- rounded so that the summation order of the doubles cannot split a tie.
+    select opportunity_id, first(family order by v desc, family) as family
+    from (select opportunity_id, family, round(sum(list_value), 6) as v
+          from line_value group by all)
     group by opportunity_id
 )
 select
@@ -147,8 +92,6 @@ select
     cast(floor(r.created_t / 86400) as integer) as created_day,
     -- rounded: sums of doubles run in parallel in no fixed order (see fc_snapshots)
     case when l.list_value > 0 then round(greatest(0, 1 - l.total_value / l.list_value), 9) else 0 end as discount,
-    case when l.list_value > 0 then round(coalesce(l.short_value, 0) / l.list_value, 9) else 0 end as short_share,
-    case when l.list_value > 0 then round(coalesce(l.uncovered_value, 0) / l.list_value, 9) else 0 end as uncovered_share,
     coalesce(c.auto_renew, false) as auto_renew,
     o.contract_id is not null as is_renewal_contract
 from opportunities o

@@ -1,9 +1,11 @@
 -- fc_history: opportunity history rows with the events they record (advance, regression, push, slip).
 -- grain: one row per opportunity state (opportunity_history row)
 -- key: opportunity_id, t
--- sources: opportunity_history, fc_deal (temp), fc_stage (temp)
+-- sources: opportunity_history, fc_open_ids (temp), fc_stage (temp)
 --
--- Built as a temp table by transform.Warehouse.Snapshots. t / t_end: valid_from / valid_to
+-- Built as a temp table by transform.Warehouse.Snapshots, for the opportunities in
+-- fc_open_ids (the only ones the snapshot query joins); every row of such an opportunity is
+-- kept, so the lags over its rows are those of its whole history. t / t_end: valid_from / valid_to
 -- in seconds since the epoch (t_end null while current). day: t's UTC date in days since
 -- 1970-01-01. Stages are ranked by their CRM probability (fc_stage): an open-to-open move to
 -- a higher rank is an advance, to a lower rank a regression. A close-date change is a push
@@ -23,6 +25,7 @@ with h as (
         lag(h.close_date) over w as prev_close_date,
         row_number() over w as rn
     from opportunity_history h
+    where h.opportunity_id in (select opportunity_id from fc_open_ids)
     window w as (partition by h.opportunity_id order by h.valid_from, h.history_id)
 )
 select
