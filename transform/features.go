@@ -319,34 +319,77 @@ const snapshotChunkRows = 100_000
 // maxRows open (sampled) deals in total — a date with more is a chunk of its own — and
 // returns each run's first and last day and the open deals of all dates.
 func snapshotChunks(ctx context.Context, conn *sql.Conn, maxRows int64) ([][2]int32, int64, error) {
-	rows, err := conn.QueryContext(ctx, `
-		select d.day, count(x.opportunity_id)
-		from fc_dates_all d
-		left join fc_deal x on x.created_t < cast(d.day as double) * 86400
-		     and (x.closed_t is null or x.closed_t >= cast(d.day as double) * 86400)
-		     and (d.sample_mod <= 1 or hash(x.opportunity_id) % d.sample_mod = 0)
-		group by d.day order by d.day`)
+	counts, err := openPerDate(ctx, conn)
 	if err != nil {
-		return nil, 0, fmt.Errorf("forecast features: count open deals per date: %w", err)
+		return nil, 0, err
 	}
-	defer rows.Close()
 	var chunks [][2]int32
 	var n, total int64
-	for rows.Next() {
-		var day int32
-		var k int64
-		if err := rows.Scan(&day, &k); err != nil {
-			return nil, 0, fmt.Errorf("forecast features: count open deals per date: %w", err)
-		}
-		if len(chunks) == 0 || n+k > maxRows {
-			chunks = append(chunks, [2]int32{day, day})
+	for _, c := range counts {
+		if len(chunks) == 0 || n+c.deals > maxRows {
+			chunks = append(chunks, [2]int32{c.day, c.day})
 			n = 0
 		}
-		chunks[len(chunks)-1][1] = day
-		n += k
-		total += k
+		chunks[len(chunks)-1][1] = c.day
+		n += c.deals
+		total += c.deals
 	}
-	return chunks, total, rows.Err()
+	return chunks, total, nil
+}
+
+// dayCount is the number of open (sampled) deals at a snapshot date.
+type dayCount struct {
+	day   int32
+	deals int64
+}
+
+// openPerDate counts the open (sampled) deals of fc_deal at each date of fc_dates_all, in
+// date order: the snapshot query's open_deals condition.
+func openPerDate(ctx context.Context, conn *sql.Conn) ([]dayCount, error) {
+	// The open deals at instant t of a sample: those created before t (created_t < t) less
+	// those created and closed before t (greatest(created_t, closed_t) < t) — a running sum
+	// of +1 at each creation and -1 at each such close, read as of each date (an as-of join),
+	// not a join of every deal with every date (at large 128 dates × 1M deals).
+	rows, err := conn.QueryContext(ctx, `
+		with dates as (
+		    select day, sample_mod, cast(day as double) * 86400 as t from fc_dates_all
+		),
+		sampled as (
+		    select x.created_t, x.closed_t, m.sample_mod
+		    from fc_deal x
+		    cross join (select distinct sample_mod from dates) m
+		    where m.sample_mod <= 1 or hash(x.opportunity_id) % m.sample_mod = 0
+		),
+		events as (
+		    select sample_mod, et, sum(delta) as delta
+		    from (
+		        select sample_mod, created_t as et, 1 as delta from sampled
+		        union all
+		        select sample_mod, greatest(created_t, closed_t), -1 from sampled where closed_t is not null
+		    )
+		    group by sample_mod, et
+		),
+		running as (
+		    select sample_mod, et, sum(delta) over (partition by sample_mod order by et) as open_deals
+		    from events
+		)
+		select d.day, coalesce(r.open_deals, 0)
+		from dates d
+		asof left join running r on r.sample_mod = d.sample_mod and r.et < d.t
+		order by d.day`)
+	if err != nil {
+		return nil, fmt.Errorf("forecast features: count open deals per date: %w", err)
+	}
+	defer rows.Close()
+	var out []dayCount
+	for rows.Next() {
+		var c dayCount
+		if err := rows.Scan(&c.day, &c.deals); err != nil {
+			return nil, fmt.Errorf("forecast features: count open deals per date: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // snapshotReader reads the snapshot query's rows, giving every snapshot of a deal one
