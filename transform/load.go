@@ -32,11 +32,14 @@ type LakeSource struct {
 // extraction lands it again: a version that changed nothing the models read. Load sets
 // such a version aside in raw.<table>__echo instead of raw.<table>, so the nightly run
 // does not restage and rebuild every record revcast wrote to the night before. A new
-// version is an echo when the record's latest version in raw.<table> (highest Order, then
-// latest file) is not newer than it, equals it in every column other than Key, Order and
-// Ignore, and no tombstone of the record was learned at or after that version (a record
-// undeleted unchanged is a change). Nothing is lost: the lake keeps every file and
-// raw.<table>__echo every echo row.
+// version is an echo when it is its record's only version in the files loaded together,
+// no loaded version of the record (echo or not) is newer, it equals the record's latest
+// version in raw.<table> (highest Order, then latest file) in every column other than Key,
+// Order and Ignore, and no tombstone of the record was learned at or after that version (a
+// record undeleted unchanged is a change). A late version older than an echo goes to
+// raw.<table> and takes the newer echoes back with it, so raw.<table>'s latest version is
+// always the record's. Nothing is lost: the lake keeps every file, and every landed row is
+// in raw.<table> or raw.<table>__echo, once.
 type EchoRule struct {
 	Key    string   // the record key column (Salesforce: Id)
 	Order  string   // the column versions are ordered by (Salesforce: SystemModstamp)
@@ -296,26 +299,6 @@ func loadEchoAware(ctx context.Context, tx *sql.Tx, source, table, read string, 
 			ident(table+extract.DeletedSuffix), key)
 		alive = fmt.Sprintf(`(t.key is null or t.deleted_at < l.%s)`, order)
 	}
-	const tmp = "revcast_load_echo"
-	// p: the latest version in raw.table of each record in the new files, and whether it
-	// is alive (no tombstone at or after it).
-	q := fmt.Sprintf(`create or replace temp table %[1]s as
-with n as (select *, %[2]s::varchar as _source from %[3]s),
-p as (
-    select l.%[5]s, l.%[6]s, %[8]s as _revcast_alive, l.* exclude (%[5]s, %[6]s)
-    from (
-        select * from raw.%[4]s
-        where %[5]s in (select %[5]s from n)
-        qualify row_number() over (partition by %[5]s order by %[6]s desc, _file desc) = 1
-    ) l %[7]s
-)
-select n.*, p.%[5]s is not null as _revcast_echo
-from n left join p on p.%[5]s = n.%[5]s and p._revcast_alive and p.%[6]s <= n.%[6]s and %[9]s`,
-		tmp, literal(source), read, ident(table), key, order, tomb, alive, strings.Join(same, " and "))
-	if _, err := tx.ExecContext(ctx, q); err != nil {
-		return 0, 0, err
-	}
-	defer tx.ExecContext(context.WithoutCancel(ctx), `drop table if exists temp.main.`+tmp) //nolint:errcheck // best effort; the transaction ends anyway
 	echoTable := table + EchoSuffix
 	var n int
 	if err := tx.QueryRowContext(ctx, `select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?`, echoTable).Scan(&n); err != nil {
@@ -328,6 +311,41 @@ from n left join p on p.%[5]s = n.%[5]s and p._revcast_alive and p.%[6]s <= n.%[
 	} else if err := addDriftColumns(ctx, tx, echoTable, "raw."+ident(table)); err != nil {
 		return 0, 0, err
 	}
+	const tmp = "revcast_load_echo"
+	// p: the latest version in raw.table of each record in the new files, and whether it
+	// is alive (no tombstone at or after it); e: the latest echo of the record. A new
+	// version is an echo only when it is its record's one version in these files (two or
+	// more may change a value and change it back: each would need comparing with the one
+	// before it) and no version already loaded, echo or not, is newer.
+	q := fmt.Sprintf(`create or replace temp table %[1]s as
+with n as (
+    select *, %[2]s::varchar as _source, count(*) over (partition by %[5]s) as _revcast_versions
+    from %[3]s
+),
+p as (
+    select l.%[5]s, l.%[6]s, %[8]s as _revcast_alive, l.* exclude (%[5]s, %[6]s)
+    from (
+        select * from raw.%[4]s
+        where %[5]s in (select %[5]s from n)
+        qualify row_number() over (partition by %[5]s order by %[6]s desc, _file desc) = 1
+    ) l %[7]s
+),
+e as (
+    select %[5]s, max(%[6]s) as _revcast_echo_order
+    from raw.%[10]s
+    where %[5]s in (select %[5]s from n)
+    group by %[5]s
+)
+select n.* exclude (_revcast_versions),
+    p.%[5]s is not null and n._revcast_versions = 1 and (e.%[5]s is null or e._revcast_echo_order <= n.%[6]s) as _revcast_echo
+from n
+left join p on p.%[5]s = n.%[5]s and p._revcast_alive and p.%[6]s <= n.%[6]s and %[9]s
+left join e on e.%[5]s = n.%[5]s`,
+		tmp, literal(source), read, ident(table), key, order, tomb, alive, strings.Join(same, " and "), ident(echoTable))
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return 0, 0, err
+	}
+	defer tx.ExecContext(context.WithoutCancel(ctx), `drop table if exists temp.main.`+tmp) //nolint:errcheck // best effort; the transaction ends anyway
 	res, err := tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select * exclude (_revcast_echo) from %s where not _revcast_echo`, ident(table), tmp))
 	if err != nil {
 		return 0, 0, err
@@ -335,6 +353,17 @@ from n left join p on p.%[5]s = n.%[5]s and p._revcast_alive and p.%[6]s <= n.%[
 	rows, _ = res.RowsAffected()
 	res, err = tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select * exclude (_revcast_echo) from %s where _revcast_echo`, ident(echoTable), tmp))
 	if err != nil {
+		return 0, 0, err
+	}
+	// A version that arrives late, older than an echo already set aside, goes to the raw
+	// table: the echoes newer than it go back there too, so the raw table's latest version
+	// stays the record's latest (they are the values the late version was followed by).
+	newer := fmt.Sprintf(`exists (select 1 from %[1]s t where not t._revcast_echo and t.%[2]s = raw.%[3]s.%[2]s and t.%[4]s < raw.%[3]s.%[4]s)`,
+		tmp, key, ident(echoTable), order)
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`insert into raw.%s by name select * from raw.%s where %s`, ident(table), ident(echoTable), newer)); err != nil {
+		return 0, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`delete from raw.%s where %s`, ident(echoTable), newer)); err != nil {
 		return 0, 0, err
 	}
 	echoes, _ = res.RowsAffected()

@@ -51,6 +51,15 @@ func TestLoad_Echo(t *testing.T) {
 		// A file without the Name column: the value went away, a change.
 		{files: map[string]string{"opportunity": `select 'A' as Id, 100.0::decimal(18,2) as Amount, 39.0::double as Revcast_Win_Probability__c,
 			` + ts(5) + ` as LastModifiedDate, ` + ts(5) + ` as SystemModstamp, false as IsDeleted`}, rows: 1},
+		// New records F and G.
+		{files: map[string]string{"opportunity": opps(`('F', 'Fox', 100.0, null, 1)`, `('G', 'Gator', 100.0, null, 1)`)}, rows: 2},
+		// F changed and changed back, both in one batch: two changes, though the second
+		// equals F's loaded version. G: an echo.
+		{files: map[string]string{"opportunity": opps(`('F', 'Fox', 200.0, null, 2)`, `('F', 'Fox', 100.0, 12.5, 3)`,
+			`('G', 'Gator', 100.0, 30.0, 4)`)}, rows: 2, echo: 1, echoIDs: "G"},
+		// G's late version, older than its echo: a change, and the echo goes back to the raw
+		// table, so G's latest there is the day-4 one again.
+		{files: map[string]string{"opportunity": opps(`('G', 'Gator', 200.0, null, 3)`)}, rows: 1},
 	}
 	w := mustOpen(t)
 	plain := mustOpen(t)
@@ -84,6 +93,23 @@ func TestLoad_Echo(t *testing.T) {
 		if want := b.rows + b.echo; res.Tables["salesforce__opportunity"] != want || res.Echoes != 0 {
 			t.Errorf("batch %d without a rule: loaded %d rows and %d echoes, want %d and 0", i+1, res.Tables["salesforce__opportunity"], res.Echoes, want)
 		}
+	}
+	latest := func(id string) (amount float64, day int64) {
+		t.Helper()
+		if err := w.DB.QueryRow(`select Amount::double, date_diff('day', `+ts(0)+`, SystemModstamp) from raw.salesforce__opportunity
+			where Id = ? order by SystemModstamp desc, _file desc limit 1`, id).Scan(&amount, &day); err != nil {
+			t.Fatal(err)
+		}
+		return amount, day
+	}
+	if a, d := latest("F"); a != 100 || d != 3 {
+		t.Errorf("F's latest raw version: amount %v on day %d, want 100 on day 3", a, d)
+	}
+	if a, d := latest("G"); a != 100 || d != 4 {
+		t.Errorf("G's latest raw version: amount %v on day %d, want 100 on day 4 (the echo back)", a, d)
+	}
+	if n := count(t, w, `select count(*) from raw.salesforce__opportunity__echo where Id = 'G'`); n != 0 {
+		t.Errorf("G's echo is still in the echo table (%d rows)", n)
 	}
 	// Nothing lost: every landed row is in the raw table or its echo table, once.
 	if got, want := count(t, w, `select (select count(*) from raw.salesforce__opportunity) + (select count(*) from raw.salesforce__opportunity__echo)`),
