@@ -83,7 +83,11 @@ func TestWriteback_EchoIsNotAChange(t *testing.T) {
 		t.Fatalf("opportunities built %d times, want 1", built)
 	}
 
+	// An extraction vouches for the copy of the writes made before its run started; run ids
+	// have whole seconds, so a write in the same second as the run's start is not vouched for.
+	nextSecond := func() { time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second))) }
 	t.Run("the write-back comes back as echoes", func(t *testing.T) {
+		nextSecond()
 		cli("extract", "--source", "salesforce", "--log-level", "warn")
 		errs := cli("transform", "--as-of", day, "--log-level", "debug")
 		if got := query(`select count(*) from raw.salesforce__opportunity__echo`); got != echoes {
@@ -139,6 +143,7 @@ func TestWriteback_EchoIsNotAChange(t *testing.T) {
 		if err := src.Update(ctx, "Opportunity", id, map[string]any{"Revcast_Win_Probability__c": 99.9}); err != nil {
 			t.Fatal(err)
 		}
+		nextSecond()
 		cli("extract", "--source", "salesforce", "--log-level", "warn")
 		cli("transform", "--as-of", day, "--log-level", "warn")
 		seq := lastSeq(srv.Salesforce)
@@ -150,6 +155,14 @@ func TestWriteback_EchoIsNotAChange(t *testing.T) {
 			t.Errorf("%s win probability %v after write-back, want revcast's %v back", id, rec["Revcast_Win_Probability__c"], want)
 		}
 		echoes++ // the edit: only a revcast field moved
+		// Again, with no extraction between: the copy does not hold the write just made,
+		// so that record is read back (and found as wanted); the others are not.
+		seq = lastSeq(srv.Salesforce)
+		cli("writeback")
+		if n := oppReads(seq); n != 1 {
+			t.Errorf("a second write-back read %d opportunities back, want the 1 written since the last extraction", n)
+		}
+		noWrites(t, srv.Salesforce, seq)
 	})
 	t.Run("a person's change is a change", func(t *testing.T) {
 		if _, err := srv.Salesforce.Mutate("Opportunity", 5, 0, 3); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -15,14 +16,22 @@ import (
 // Copy implements CopyReader for records addressed by Id: the latest version (by
 // SystemModstamp, then file) of each record this source landed in
 // raw.salesforce__<object> and in its echo table (transform.EchoRule: revcast's own
-// writes, landed again). It vouches only when every field was landed.
+// writes, landed again). It vouches for a record only when
+//   - the version is alive (not IsDeleted, no tombstone at or after it): a deleted record
+//     is read from the CRM, which says it is missing;
+//   - the version's file carries every field (a field landed only since an upgrade is
+//     null in older versions, which is not the CRM's value);
+//   - revcast's last successful write of the record (writeback_log) came before the
+//     extraction that landed the stream's newest file started: a write since then is not
+//     in the copy yet (a write-back run twice without an extraction between).
 func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField string, fields []string, fn func(key string, cur Current)) (bool, error) {
 	types := sfFieldTypes[object]
 	if !strings.EqualFold(keyField, "Id") || types == nil {
 		return false, nil
 	}
-	table := transform.RawTable(salesforce.TypeName, salesforce.StreamName(object))
-	need := append([]string{"Id", salesforce.VersionField, "_file", "_source"}, fields...)
+	stream := salesforce.StreamName(object)
+	table := transform.RawTable(salesforce.TypeName, stream)
+	need := append([]string{"Id", salesforce.VersionField, "IsDeleted", "_file", "_source"}, fields...)
 	var parts []string
 	for _, t := range []string{table, table + transform.EchoSuffix} {
 		cols, err := tableColumns(ctx, db, "raw", t)
@@ -42,10 +51,63 @@ func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField stri
 		}
 		parts = append(parts, fmt.Sprintf(`select %s from raw.%s where _source = %s`, strings.Join(sel, ", "), duckx.Ident(t), duckx.Literal(s.name)))
 	}
+	// The files that carry every field, and when the newest extraction started (its run
+	// id opens the file name: <run-id>-<seq>.parquet).
+	var files []string
+	var newest sql.NullString
+	rows, err := db.QueryContext(ctx, `select path, regexp_extract(path, '([0-9]{8}T[0-9]{6}Z)-[^/]*$', 1)
+		from meta.loaded_files where source = ? and stream = ?`, s.name, stream)
+	if err != nil {
+		return false, err
+	}
+	for rows.Next() {
+		var path, run string
+		if err := rows.Scan(&path, &run); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if _, err := os.Stat(path); err != nil {
+			continue // removed from the lake: its rows are not vouched for
+		}
+		files = append(files, duckx.Literal(path))
+		if run > newest.String {
+			newest = sql.NullString{String: run, Valid: true}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	started, err := time.Parse("20060102T150405Z", newest.String)
+	if len(files) == 0 || err != nil {
+		return false, nil
+	}
+	fieldList := make([]string, len(fields))
+	for i, f := range fields {
+		fieldList[i] = duckx.Literal(f)
+	}
+	carrying := fmt.Sprintf(`select file_name from parquet_schema([%s]) where name in (%s) group by file_name having count(distinct name) = %d`,
+		strings.Join(files, ", "), strings.Join(fieldList, ", "), len(fields))
+	filters := []string{`not coalesce(c."IsDeleted", false)`, `c._file in (select file_name from carrying)`}
+	with := []string{"carrying as (" + carrying + ")"}
+	if cols, err := tableColumns(ctx, db, "raw", table+"__deleted"); err != nil {
+		return false, err
+	} else if len(cols) > 0 {
+		filters = append(filters, fmt.Sprintf(`not exists (select 1 from raw.%s t where t.key = c."Id" and t.deleted_at >= c.%s)`,
+			duckx.Ident(table+"__deleted"), duckx.Ident(salesforce.VersionField)))
+	}
+	if cols, err := tableColumns(ctx, db, "main", "writeback_log"); err != nil {
+		return false, err
+	} else if len(cols) > 0 {
+		with = append(with, fmt.Sprintf(`written as (select key, max("at") as at from writeback_log
+			where target = %s and object = %s and status = 'ok' group by key)`, duckx.Literal(s.name), duckx.Literal(object)))
+		filters = append(filters, fmt.Sprintf(`not exists (select 1 from written w where w.key = c."Id" and w.at >= %s)`,
+			duckx.Literal(started.Format(time.RFC3339))+"::timestamptz"))
+	}
 	out := make([]string, 0, len(fields)+1)
-	out = append(out, `cast("Id" as varchar)`)
+	out = append(out, `cast(c."Id" as varchar)`)
 	for _, f := range fields {
-		q := duckx.Ident(f)
+		q := "c." + duckx.Ident(f)
 		switch types[f] {
 		case TypeCurrency, TypePercent, TypeNumber:
 			out = append(out, "cast("+q+" as double)")
@@ -57,10 +119,15 @@ func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField stri
 			out = append(out, "cast("+q+" as varchar)")
 		}
 	}
-	q := fmt.Sprintf(`select %s from (%s)
-qualify row_number() over (partition by "Id" order by %s desc, _file desc) = 1`,
-		strings.Join(out, ", "), strings.Join(parts, " union all "), duckx.Ident(salesforce.VersionField))
-	rows, err := db.QueryContext(ctx, q)
+	q := fmt.Sprintf(`with %s,
+latest as (
+    select * from (%s)
+    qualify row_number() over (partition by "Id" order by %s desc, _file desc) = 1
+)
+select %s from latest c where %s`,
+		strings.Join(with, ",\n"), strings.Join(parts, " union all "), duckx.Ident(salesforce.VersionField),
+		strings.Join(out, ", "), strings.Join(filters, " and "))
+	rows, err = db.QueryContext(ctx, q)
 	if err != nil {
 		return false, err
 	}

@@ -148,9 +148,10 @@ type Report struct {
 	RunID, Target string
 	DryRun        bool
 	Workflows     []*WorkflowReport
-	// Planned holds every change with its diff and decision, in plan order (approved
-	// changes first), except fresh changes the CRM already holds: those are only counted
-	// (WorkflowReport.Unchanged).
+	// Planned holds the changes with their diff and decision, in plan order (approved
+	// changes first). Fresh changes the CRM already holds are only counted
+	// (WorkflowReport.Unchanged), and a real run keeps only what it did not write (queued,
+	// skipped, failed); writeback_log has the rest. A dry run keeps every change to write.
 	Planned []*Planned
 	Notes   []string
 	// Pending is the number of approvals waiting after the run.
@@ -333,7 +334,9 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 
 	// Then the fresh changes, window by window: read, diff, gate, queue and write one
 	// window before the next, so a run holds one window of CRM records and of planned
-	// writes at a time, whatever the size of the CRM.
+	// writes at a time, whatever the size of the CRM. A run stopped by an error (a quota,
+	// a lost connection) has queued and written the windows before it; the next run plans
+	// the rest again.
 	queued := 0
 	window := w.Window
 	if window <= 0 {
@@ -342,9 +345,8 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	for start := 0; start < len(fresh); start += window {
 		win := fresh[start:min(start+window, len(fresh))]
 		var read []Change
-		for _, c := range win {
-			rk := c.RecordKey()
-			if _, ok := settled[rk]; !ok && next[rk] == nil {
+		for i, c := range win {
+			if _, ok := settled[start+i]; !ok && next[c.RecordKey()] == nil {
 				read = append(read, c)
 			}
 		}
@@ -355,8 +357,9 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		maps.Copy(cur, next)
 		var planned []*Planned
 		var supersede []supersession
-		for _, c := range win {
-			p, sup := w.decide(c, cur, settled, approvedContent, st, wfs[c.Workflow])
+		for i, c := range win {
+			id, isSettled := settled[start+i]
+			p, sup := w.decide(c, cur, id, isSettled, approvedContent, st, wfs[c.Workflow])
 			supersede = append(supersede, sup...)
 			if p != nil {
 				planned = append(planned, p)
@@ -429,7 +432,7 @@ const DefaultWindow = 10_000
 // the warehouse copy) and counts it in wr. It returns nil for a change that needs
 // nothing (the approved change itself, or one the CRM already holds), and the pending
 // approvals of the record that the change supersedes.
-func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedContent map[string]string, st *approvalState, wr *WorkflowReport) (*Planned, []supersession) {
+func (w *Writer) decide(c Change, cur map[string]*Current, settledID string, settled bool, approvedContent map[string]string, st *approvalState, wr *WorkflowReport) (*Planned, []supersession) {
 	rk := c.RecordKey()
 	var hash string // the content hash, computed only when an approval needs it (JSON of the fields)
 	contentHash := func() string {
@@ -443,8 +446,8 @@ func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedCont
 	}
 	wr.Planned++
 	var p *Planned
-	if id, ok := settled[rk]; ok {
-		p = &Planned{Change: c, Exists: true, RecordID: id}
+	if settled {
+		p = &Planned{Change: c, Exists: true, RecordID: settledID}
 	} else {
 		p = diffChange(c, cur[rk])
 	}
@@ -487,23 +490,21 @@ func (w *Writer) decide(c Change, cur map[string]*Current, settled, approvedCont
 	return p, sup
 }
 
-// settledByCopy returns the fresh changes (record key → CRM id) that the target's copy in
-// the warehouse (CopyReader) shows the CRM already holds, leaving out create-only records
-// and those with an approved change to apply.
-func (w *Writer) settledByCopy(ctx context.Context, fresh []Change, skip map[string]bool) (map[string]string, error) {
+// settledByCopy returns the fresh changes (index in fresh → CRM id) that the target's copy
+// in the warehouse (CopyReader) shows the CRM already holds, leaving out create-only
+// records and those with an approved change to apply.
+func (w *Writer) settledByCopy(ctx context.Context, fresh []Change, skip map[string]bool) (map[int]string, error) {
 	cr, ok := w.Target.(CopyReader)
 	if !ok {
 		return nil, nil
 	}
-	settled := map[string]string{}
+	settled := map[int]string{}
 	for _, g := range groupChanges(fresh, func(c Change) bool { return c.CreateOnly || skip[c.RecordKey()] }) {
 		_, err := cr.Copy(ctx, w.DB, g.object, g.keyField, g.fieldList(), func(key string, cur Current) {
-			i, ok := g.index[key]
-			if !ok {
-				return
-			}
-			if p := diffChange(fresh[i], &cur); len(p.Diffs) == 0 {
-				settled[fresh[i].RecordKey()] = cur.ID
+			for _, i := range g.index[key] {
+				if p := diffChange(fresh[i], &cur); len(p.Diffs) == 0 {
+					settled[i] = cur.ID
+				}
 			}
 		})
 		if err != nil {
@@ -516,9 +517,9 @@ func (w *Writer) settledByCopy(ctx context.Context, fresh []Change, skip map[str
 // changeGroup is the changes of one object addressed by one key field.
 type changeGroup struct {
 	object, keyField string
-	keys             []string        // distinct, in order of first appearance
-	index            map[string]int  // key → index of its last change
-	fields           map[string]bool // the fields the changes write, the key field left out
+	keys             []string         // distinct, in order of first appearance
+	index            map[string][]int // key → indexes of its changes
+	fields           map[string]bool  // the fields the changes write, the key field left out
 }
 
 func (g *changeGroup) fieldList() []string { return slices.Sorted(maps.Keys(g.fields)) }
@@ -535,14 +536,14 @@ func groupChanges(changes []Change, skip func(Change) bool) []*changeGroup {
 		gk := c.Object + "\x00" + c.KeyField
 		g := groups[gk]
 		if g == nil {
-			g = &changeGroup{object: c.Object, keyField: c.KeyField, index: map[string]int{}, fields: map[string]bool{}}
+			g = &changeGroup{object: c.Object, keyField: c.KeyField, index: map[string][]int{}, fields: map[string]bool{}}
 			groups[gk] = g
 			order = append(order, g)
 		}
 		if _, seen := g.index[c.Key]; !seen {
 			g.keys = append(g.keys, c.Key)
 		}
-		g.index[c.Key] = i
+		g.index[c.Key] = append(g.index[c.Key], i)
 		for f := range c.Fields {
 			if !strings.EqualFold(f, c.KeyField) {
 				g.fields[f] = true
