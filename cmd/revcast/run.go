@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revcast/revcast/internal/lockfile"
+	"github.com/revcast/revcast/internal/memstat"
 )
 
 func init() { commands = append(commands, newRunCmd) }
@@ -55,21 +56,51 @@ func lockPipeline(cfg *Config) (func(), error) {
 
 // runPipeline runs every stage in order; the caller holds the pipeline lock.
 func (m *Main) runPipeline(ctx context.Context, cfg *Config, sources []string) error {
-	if _, err := m.extract(ctx, cfg, sources, false); err != nil {
-		return fmt.Errorf("extract: %w", err)
+	steps := []pipelineStep{
+		{Name: "extract", Run: func(ctx context.Context, m *Main, cfg *Config) error {
+			_, err := m.extract(ctx, cfg, sources, false)
+			return err
+		}},
+		{Name: "transform", Run: func(ctx context.Context, m *Main, cfg *Config) error {
+			_, err := m.transform(ctx, cfg, time.Time{})
+			return err
+		}},
 	}
-	if _, err := m.transform(ctx, cfg, time.Time{}); err != nil {
-		return fmt.Errorf("transform: %w", err)
-	}
-	steps := append([]pipelineStep(nil), pipelineSteps...)
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Order < steps[j].Order })
+	later := append([]pipelineStep(nil), pipelineSteps...)
+	sort.SliceStable(later, func(i, j int) bool { return later[i].Order < later[j].Order })
+	steps = append(steps, later...)
+	start := time.Now()
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.Run(ctx, m, cfg); err != nil {
+		if err := m.runStage(ctx, cfg, s); err != nil {
 			return fmt.Errorf("%s: %w", s.Name, err)
 		}
 	}
+	m.Logger.Info("pipeline finished", "stages", len(steps), "seconds", since(start))
 	return nil
+}
+
+// runStage runs one stage and logs its wall time and its peak resident memory, the figure
+// the design's 2 GiB budget is about (DuckDB's memory is outside Go's heap statistics). The
+// peak is reset before the stage where the OS allows (Linux), so each stage's figure is its
+// own; elsewhere it is the process's peak so far.
+func (m *Main) runStage(ctx context.Context, cfg *Config, s pipelineStep) error {
+	start := time.Now()
+	reset := memstat.Reset()
+	err := s.Run(ctx, m, cfg)
+	attrs := []any{"stage", s.Name, "seconds", since(start)}
+	if peak, ok := memstat.Peak(); ok {
+		key := "peak_rss_mib"
+		if !reset {
+			key = "process_peak_rss_mib"
+		}
+		attrs = append(attrs, key, peak>>20)
+	}
+	if err != nil {
+		attrs = append(attrs, "failed", true)
+	}
+	m.Logger.Info("stage finished", attrs...)
+	return err
 }
