@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -126,19 +127,39 @@ func TestRun_PipelineLock(t *testing.T) {
 		t.Fatalf("demo: %s", errs)
 	}
 	cfgPath := filepath.Join(dir, "revcast.yaml")
-	if _, errs, code := run(t, "--config", cfgPath, "run", "--log-level", "warn"); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, errs)
-	}
 	cfg, err := LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The demo wrote a report; the run must write its own (the scheduled job is a run).
+	if err := os.RemoveAll(cfg.DataPath("reports")); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := run(t, "--config", cfgPath, "run", "--log-level", "info")
+	if code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errs)
+	}
+	var stages []string
+	for _, line := range strings.Split(errs, "\n") {
+		if _, rest, ok := strings.Cut(line, `msg="stage finished" stage=`); ok {
+			stages = append(stages, strings.Fields(rest)[0])
+			if runtime.GOOS == "linux" && !strings.Contains(rest, " peak_rss_mib=") {
+				t.Errorf("stage line without its peak memory: %s", line)
+			}
+		}
+	}
+	if want := "extract transform forecast report writeback"; strings.Join(stages, " ") != want {
+		t.Fatalf("run's stages %v, want %s\n%s", stages, want, errs)
+	}
+	if reports, _ := filepath.Glob(cfg.DataPath("reports", "revcast-report-*.html")); len(reports) != 1 {
+		t.Fatalf("run wrote reports %v, want one", reports)
 	}
 	unlock, err := lockPipeline(cfg) // another process (or scheduler job) holds the pipeline
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	_, errs, code := run(t, "--config", cfgPath, "run")
+	_, errs, code = run(t, "--config", cfgPath, "run")
 	if code != 1 || !strings.Contains(errs, "another revcast process") {
 		t.Fatalf("run while locked: exit %d, stderr %q", code, errs)
 	}

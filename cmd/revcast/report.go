@@ -15,7 +15,13 @@ import (
 	"github.com/revcast/revcast/reports/narrative"
 )
 
-func init() { commands = append(commands, newReportCmd) }
+func init() {
+	commands = append(commands, newReportCmd)
+	pipelineSteps = append(pipelineSteps, pipelineStep{Name: "report", Order: 40, Run: func(ctx context.Context, m *Main, cfg *Config) error {
+		_, err := m.report(ctx, cfg, "")
+		return err
+	}})
+}
 
 func newReportCmd(m *Main) *cobra.Command {
 	var out string
