@@ -39,8 +39,13 @@ where end_date >= ?::date and end_date < ?::date and start_date <= ?::date`
 // support cases opened in the last year (high priority: high or critical), and the state of
 // the term's renewal opportunity (open or not, CRM stage probability) from
 // opportunity_history; with the term's value, auto-renew flag, outcome and the renewal's
-// value. Sums and means are taken exactly (decimals, integers) before the cast to double, so
-// the features do not depend on DuckDB's parallel summation order.
+// value. The deal's state is its latest history row before tau in the order of the
+// versions, valid_from then history_id (of two rows at one instant the higher id, as in the
+// CRM staging's valid_to and sql/features/fc_history.sql; valid_from alone left a tie to
+// whichever row DuckDB's parallel aggregation met first); the probability is the latest
+// one recorded (arg_max skips nulls). Sums and means are taken exactly (decimals, integers)
+// before the cast to double, so the features do not depend on DuckDB's parallel summation
+// order.
 const renewalFeaturesSQL = `
 with pts as (
     select p.contract_id, p.tau, p.is_history, c.account_id,
@@ -84,8 +89,8 @@ with pts as (
     group by all
 ), deal as (
     select pts.contract_id,
-           arg_max(h.probability, h.valid_from) as prob,
-           arg_max(h.stage, h.valid_from) as stage
+           arg_max(h.probability, (h.valid_from, h.history_id)) as prob,
+           arg_max(h.stage, (h.valid_from, h.history_id)) as stage
     from pts
     join opportunities o on o.contract_id = pts.contract_id and coalesce(o.type, 'renewal') = 'renewal'
     join opportunity_history h on h.opportunity_id = o.opportunity_id and h.valid_from < pts.tau

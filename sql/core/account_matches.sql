@@ -14,6 +14,8 @@
 --           with the same first word, a Jaro-Winkler similarity >= 0.9 and nothing against it
 --           (an abbreviation with a typo: "Phrma"): a person decides.
 --   none    no candidate worth a look (a prospect, or a company only the CRM knows).
+-- The customer's best account (the anchor above) is the cross-referenced one, else the highest
+-- score, else the oldest, else the lowest crm_account_id.
 -- Measured against the generator's ground truth at small and medium scale by
 -- cmd/revcast/marts_test.go (TestMarts_AgainstGroundTruth).
 with thresholds as (
@@ -71,10 +73,12 @@ linked as (
     from fuzzy
 ),
 anchors as (
-    -- each customer's best-evidenced account: cross-referenced, else the highest score, else the oldest
+    -- each customer's best-evidenced account: cross-referenced, else the highest score, else the
+    -- oldest (a missing created_date counts as 1970-01-01), else the lowest account id (a total
+    -- order: a tie must not go to whichever row the parallel aggregation met first)
     select
         l.erp_customer_id,
-        arg_min(l.crm_account_id, [-l.score::bigint, coalesce(epoch(a.created_date), 0)::bigint]) as anchor_account_id
+        first(l.crm_account_id order by l.score desc, coalesce(epoch(a.created_date), 0), l.crm_account_id) as anchor_account_id
     from linked l
     join accounts a on a.account_id = l.crm_account_id
     where l.decision = 'auto'

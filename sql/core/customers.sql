@@ -6,9 +6,14 @@
 -- customer_key is the ERP customer id when the ERP knows the company, else the id of its oldest
 -- CRM account. An account joins a customer through an auto decision in account_matches, or,
 -- without one, as an auto duplicate (account_duplicates) of an account that has one.
--- account_ids lists the CRM accounts (sorted by id), primary_account_id the oldest of them. The
+-- account_ids lists the CRM accounts (sorted by id), primary_account_id the oldest of them
+-- (created_date, a missing one counting as 1970-01-01; a tie to the lowest account_id). The
 -- name, country and city are the ERP's when it has the customer (the billing master data), else
 -- the CRM's.
+-- An account that auto-duplicates several older accounts takes the best evidenced one (highest
+-- score); a tie goes to the oldest of them in the same order as primary_account_id (created_date,
+-- then the lowest account_id). Both picks end in the account id: a key that can tie left the
+-- choice to the order DuckDB's parallel aggregation met the rows in.
 -- in_review: some account of this customer has a match or a duplicate waiting in review.
 with matched as (
     select crm_account_id, erp_customer_id
@@ -16,11 +21,16 @@ with matched as (
     where decision = 'auto'
 ),
 twins as (
-    -- the older account an account duplicates (the best evidenced when several)
-    select crm_account_id, arg_max(duplicate_of_account_id, score) as duplicate_of_account_id
-    from account_duplicates
-    where decision = 'auto'
-    group by crm_account_id
+    -- the older account an account duplicates (the best evidenced when several, a tie to the
+    -- oldest of them, then the lowest id)
+    select
+        d.crm_account_id,
+        first(d.duplicate_of_account_id
+              order by d.score desc, coalesce(epoch(o.created_date), 0), d.duplicate_of_account_id) as duplicate_of_account_id
+    from account_duplicates d
+    left join accounts o on o.account_id = d.duplicate_of_account_id
+    where d.decision = 'auto'
+    group by d.crm_account_id
 ),
 account_keys as (
     -- every account's customer: its own match, else its older twin's match, else the older twin, else itself
@@ -40,7 +50,7 @@ account_groups as (
     select
         customer_key,
         list_sort(list(account_id)) as account_ids,
-        arg_min(account_id, [coalesce(epoch(created_date), 0)::bigint, 0]) as primary_account_id
+        first(account_id order by coalesce(epoch(created_date), 0), account_id) as primary_account_id
     from account_keys
     group by customer_key
 ),

@@ -8,7 +8,9 @@
 --
 -- created_t / closed_t: the first history row's valid_from and, for a closed deal, the
 -- valid_from of its last row (when it closed). close_day is that instant's UTC date: a deal
--- closed on day d is known from snapshot d+1 on.
+-- closed on day d is known from snapshot d+1 on. first_close_day: the close date of the
+-- first history row in the order of opportunity_history's versions (valid_from, then
+-- history_id: of two rows at one instant the lower id is first, as in fc_history).
 --
 -- Line attributes come from the current opportunity lines (lines are not historised in the
 -- CRM, so discount and product mix are the current ones, not the ones at each snapshot).
@@ -18,22 +20,29 @@
 --
 -- customer_id: the account's ERP customer from the golden record (fc_account_matches, filled
 -- from account_matches when that mart exists), else accounts.erp_customer_id, else the
--- customer most often on sales orders that carry one of the account's opportunity ids.
+-- customer most often on sales orders that carry one of the account's opportunity ids (a tie
+-- to the first customer_id).
 with last_row as (
     select
         opportunity_id,
         min(epoch(valid_from)) as created_t,
         max(epoch(valid_from)) as last_t,
-        arg_min(close_date, epoch(valid_from)) as first_close_date
+        -- (valid_from, history_id): a total order, so a tie at one instant cannot go to
+        -- whichever row the parallel aggregation met first
+        arg_min(close_date, (valid_from, history_id)) as first_close_date
     from opportunity_history
     group by opportunity_id
 ),
 order_customer as (
-    select o.account_id, mode(so.customer_id) as customer_id
-    from sales_orders so
-    join opportunities o on o.opportunity_id = so.opportunity_id
-    where so.customer_id is not null
-    group by o.account_id
+    -- the customer on the most orders, a tie to the first customer_id (not mode(), which
+    -- left ties to the order the parallel aggregation met the rows in)
+    select account_id, first(customer_id order by n desc, customer_id) as customer_id
+    from (select o.account_id, so.customer_id, count(*) as n
+          from sales_orders so
+          join opportunities o on o.opportunity_id = so.opportunity_id
+          where so.customer_id is not null
+          group by o.account_id, so.customer_id)
+    group by account_id
 ),
 account_customer as (
     select

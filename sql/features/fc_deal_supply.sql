@@ -12,7 +12,10 @@
 -- when that mart exists: the country's plant, or its fallback plant for products the plant
 -- does not stock), else the most frequent plant on past sales-order lines of the same
 -- product to customers in the country, else the most frequent plant for that country,
--- else the plant with the most stock of the product. For the rule the country is the ERP
+-- else the plant with the most available stock of the product (both its available and its
+-- safety stock). Most frequent: on the most order lines. Ties go to the first plant by name
+-- (mode() and arg_max left them to the order DuckDB's parallel aggregation met the rows in,
+-- which can change between runs). For the rule the country is the ERP
 -- customer's (fc_deal.customer_id), else the account's; for the past order lines it is the
 -- account's. A line is constrained when the plant's available quantity (on hand -
 -- allocated) is below safety stock, and uncovered when it is below the line's quantity.
@@ -20,21 +23,25 @@
 -- stock, so every snapshot sees today's stock: the one known look-ahead in these features
 -- (documented in models/forecast). The joins on inventory (key: product_id, plant) and
 -- fc_serving_plants (key: country) match at most one row, so each line counts once.
-with plant_by_country_product as (
-    select c.country, l.product_id, mode(l.plant) as plant
+with plant_lines as (
+    -- order lines per country, product and plant
+    select c.country, l.product_id, l.plant, count(*) as n
     from sales_order_lines l
     join sales_orders so on so.order_id = l.order_id
     join erp_customers c on c.customer_id = so.customer_id
     where l.plant is not null
-    group by c.country, l.product_id
+    group by c.country, l.product_id, l.plant
+),
+plant_by_country_product as (
+    -- the most frequent plant; a tie to the first plant by name
+    select country, product_id, first(plant order by n desc, plant) as plant
+    from plant_lines
+    group by country, product_id
 ),
 plant_by_country as (
-    select c.country, mode(l.plant) as plant
-    from sales_order_lines l
-    join sales_orders so on so.order_id = l.order_id
-    join erp_customers c on c.customer_id = so.customer_id
-    where l.plant is not null
-    group by c.country
+    select country, first(plant order by n desc, plant) as plant
+    from (select country, plant, sum(n) as n from plant_lines group by country, plant)
+    group by country
 ),
 open_lines as (
     select
@@ -78,9 +85,11 @@ line_supply as (
     left join inventory ip on ip.product_id = l.product_id and ip.plant = pcp.plant
     left join inventory ic on ic.product_id = l.product_id and ic.plant = pc.plant
     left join (
-        select product_id, arg_max(available_qty, available_qty) as available_qty,
-               arg_max(safety_stock_qty, available_qty) as safety_stock_qty
-        from inventory group by product_id
+        -- the plant with the most stock of the product, a tie to the first plant by name
+        select product_id, available_qty, safety_stock_qty
+        from inventory
+        where available_qty is not null
+        qualify row_number() over (partition by product_id order by available_qty desc, plant) = 1
     ) ia on ia.product_id = l.product_id
 ),
 lines as (

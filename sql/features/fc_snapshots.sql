@@ -10,7 +10,8 @@
 -- sample_mod k > 1 keeps only deals with hash(opportunity_id) % k = 0 (training dates at
 -- large scale). Nothing at or after the snapshot instant is used, except the current
 -- attributes of fc_deal (lines, stock) documented there:
---   - the deal's state is the last history row with valid_from < snapshot; event counts and
+--   - the deal's state is the last history row with valid_from < snapshot (the largest
+--     fc_history.seq: of rows at one valid_from, the higher history_id); event counts and
 --     days per stage rank sum over those rows, each row's time clipped at the snapshot;
 --   - owner / account / company win records count deals closed (close_day) before the day;
 --   - payment behaviour: payments dated before the day, days late = payment_date - due_date
@@ -37,12 +38,12 @@ state as (
         o.snapshot_date,
         o.day,
         o.opportunity_id,
-        arg_max(h.stage, h.t) as stage,
-        arg_max(h.rank, h.t) as stage_rank,
-        arg_max(h.probability, h.t) as probability,
-        arg_max(h.close_day, h.t) as close_day,
-        arg_max(h.amount_base, h.t) as amount_base,
-        arg_max(h.forecast_category, h.t) as forecast_category,
+        arg_max(h.stage, h.seq) as stage,
+        arg_max(h.rank, h.seq) as stage_rank,
+        arg_max(h.probability, h.seq) as probability,
+        arg_max(h.close_day, h.seq) as close_day,
+        arg_max(h.amount_base, h.seq) as amount_base,
+        arg_max(h.forecast_category, h.seq) as forecast_category,
         (max(o.ts) - max(h.t) filter (where h.stage_changed)) / 86400 as days_in_stage,
         count(*) filter (where h.is_advance) as advances,
         count(*) filter (where h.is_regression) as regressions,
