@@ -281,11 +281,19 @@ func forecastMemory(ctx context.Context, w *transform.Warehouse) (func(), error)
 	if _, err := w.DB.ExecContext(ctx, `set global allocator_background_threads = true`); err != nil {
 		return nil, fmt.Errorf("forecast: enable DuckDB's allocator background threads: %w", err)
 	}
+	return goMemoryLimit(forecastGoMemory), nil
+}
+
+// goMemoryLimit sets a soft limit on the Go heap (debug.SetMemoryLimit) for one stage,
+// unless the environment sets GOMEMLIMIT, and returns the function that restores the
+// previous limit. The garbage collector then runs before the heap reaches twice the live
+// data (GOGC=100) once that would pass the limit; it does not cap what is live.
+func goMemoryLimit(limit int64) (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}, nil
+		return func() {}
 	}
-	prev := debug.SetMemoryLimit(forecastGoMemory)
-	return func() { debug.SetMemoryLimit(prev) }, nil
+	prev := debug.SetMemoryLimit(limit)
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // bookingsToCome returns the bookings expected from asOf until the day before until (the

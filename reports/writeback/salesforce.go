@@ -142,31 +142,38 @@ func (s *Salesforce) planForecasts(in *Inputs) []Change {
 	return out
 }
 
+// scoreProvenance and orderStatusKinds are shared by every deal's Change (a large CRM
+// plans half a million; nothing modifies a Change's Provenance or FieldKinds after
+// planning; the full slice expression makes an append copy).
+var (
+	scoreProvenance  = []string{"Revcast_Forecast_Run__c", "Revcast_Scored_At__c"}[:2:2]
+	orderStatusKinds = map[string]string{"Revcast_Order_Status__c": KindOrderStatus, "Revcast_Tracking_Number__c": KindOrderStatus}
+)
+
 func (s *Salesforce) planDeals(in *Inputs) ([]Change, []string) {
 	types := sfFieldTypes[SFOpportunity]
-	var out []Change
+	out := make([]Change, 0, len(in.Deals))
 	bad := 0
 	for _, d := range in.Deals {
 		if !sfIDRE.MatchString(d.RecordID) {
 			bad++
 			continue
 		}
-		f := map[string]any{}
-		kinds := map[string]string{}
+		f := make(map[string]any, 7)
+		var kinds map[string]string
 		var prov []string
 		if d.Scored {
 			f["Revcast_Win_Probability__c"] = round(d.PWin*100, 1)
 			f["Revcast_Expected_Amount__c"] = money(d.Expected)
 			f["Revcast_Forecast_Run__c"] = truncate(in.RunID, 255)
 			f["Revcast_Scored_At__c"] = in.CreatedAt.Format("2006-01-02T15:04:05Z")
-			prov = append(prov, "Revcast_Forecast_Run__c", "Revcast_Scored_At__c")
+			prov = scoreProvenance
 		}
 		f["Revcast_Risk__c"] = nilIfEmpty(strings.Join(d.Flags, "; "))
 		if d.HasOrder {
 			f["Revcast_Order_Status__c"] = nilIfEmpty(truncate(d.ERPStatus, 255))
 			f["Revcast_Tracking_Number__c"] = nilIfEmpty(truncate(d.Tracking, 255))
-			kinds["Revcast_Order_Status__c"] = KindOrderStatus
-			kinds["Revcast_Tracking_Number__c"] = KindOrderStatus
+			kinds = orderStatusKinds
 		}
 		reason := "deal score"
 		switch {

@@ -36,11 +36,12 @@ type Target interface {
 // A copy is as fresh as the last extraction: a field a person overwrote since then is
 // set back by the first run after the next extraction.
 type CopyReader interface {
-	// Copy calls fn with the key of each record of object the warehouse holds (addressed
-	// by keyField) and what its latest landed version holds for fields. It calls fn for
+	// Copy calls fn with the key of each record of object among keys that the warehouse
+	// holds (addressed by keyField) and what its latest landed version holds for fields. It calls fn for
 	// no record when it cannot vouch for these fields of object (not landed, or not
-	// addressed by its id); ok says whether it could.
-	Copy(ctx context.Context, db *sql.DB, object, keyField string, fields []string, fn func(key string, cur Current)) (ok bool, err error)
+	// addressed by its id); ok says whether it could. fn must not keep cur.Fields after it
+	// returns (the map is reused for the next record).
+	Copy(ctx context.Context, db *sql.DB, object, keyField string, keys, fields []string, fn func(key string, cur Current)) (ok bool, err error)
 }
 
 // Current is a record as the CRM holds it.

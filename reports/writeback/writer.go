@@ -500,9 +500,13 @@ func (w *Writer) settledByCopy(ctx context.Context, fresh []Change, skip map[str
 	}
 	settled := map[int]string{}
 	for _, g := range groupChanges(fresh, func(c Change) bool { return c.CreateOnly || skip[c.RecordKey()] }) {
-		_, err := cr.Copy(ctx, w.DB, g.object, g.keyField, g.fieldList(), func(key string, cur Current) {
+		// Provenance fields (the run id, when scored) never make a write alone, so the copy
+		// need not hold them: leaving out those of every change in the group makes the
+		// query's result (which DuckDB materializes: a million rows at large) narrower.
+		fields := slices.DeleteFunc(g.fieldList(), func(f string) bool { return g.provenance[f] })
+		_, err := cr.Copy(ctx, w.DB, g.object, g.keyField, g.keys, fields, func(key string, cur Current) {
 			for _, i := range g.index[key] {
-				if p := diffChange(fresh[i], &cur); len(p.Diffs) == 0 {
+				if settles(&fresh[i], &cur) {
 					settled[i] = cur.ID
 				}
 			}
@@ -514,12 +518,31 @@ func (w *Writer) settledByCopy(ctx context.Context, fresh []Change, skip map[str
 	return settled, nil
 }
 
+// settles reports whether the record cur already holds c's content, as diffChange would
+// find it (no diff but provenance), without building the diff: the copy is compared with
+// every planned change of a large CRM.
+func settles(c *Change, cur *Current) bool {
+	if c.CreateOnly {
+		return false
+	}
+	for f, v := range c.Fields {
+		if strings.EqualFold(f, c.KeyField) || slices.Contains(c.Provenance, f) {
+			continue
+		}
+		if !sameValue(c.Types[f], cur.Fields[f], v) {
+			return false
+		}
+	}
+	return true
+}
+
 // changeGroup is the changes of one object addressed by one key field.
 type changeGroup struct {
 	object, keyField string
 	keys             []string         // distinct, in order of first appearance
 	index            map[string][]int // key → indexes of its changes
 	fields           map[string]bool  // the fields the changes write, the key field left out
+	provenance       map[string]bool  // the fields that are provenance in every change
 }
 
 func (g *changeGroup) fieldList() []string { return slices.Sorted(maps.Keys(g.fields)) }
@@ -545,8 +568,18 @@ func groupChanges(changes []Change, skip func(Change) bool) []*changeGroup {
 		}
 		g.index[c.Key] = append(g.index[c.Key], i)
 		for f := range c.Fields {
-			if !strings.EqualFold(f, c.KeyField) {
+			if strings.EqualFold(f, c.KeyField) {
+				continue
+			}
+			prov := slices.Contains(c.Provenance, f)
+			if !g.fields[f] {
 				g.fields[f] = true
+				if g.provenance == nil {
+					g.provenance = map[string]bool{}
+				}
+				g.provenance[f] = prov
+			} else if !prov {
+				g.provenance[f] = false
 			}
 		}
 	}
