@@ -37,22 +37,32 @@ func Reset() bool {
 	return err == nil
 }
 
+// Current returns the process's resident set size in bytes (VmRSS); ok is false where the
+// system does not say (outside Linux).
+func Current() (bytes int64, ok bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	return parseStatusKB(data, "VmRSS:")
+}
+
 // procHWM reads VmHWM ("VmHWM:   320796 kB") from /proc/self/status.
 func procHWM() (int64, bool) {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0, false
 	}
-	return parseHWM(data)
+	return parseStatusKB(data, "VmHWM:")
 }
 
-// parseHWM finds the VmHWM line of a /proc/<pid>/status file; the kernel prints it in kB
-// (kibibytes, despite the unit's spelling).
-func parseHWM(status []byte) (int64, bool) {
+// parseStatusKB reads the field named by key ("VmHWM:   320796 kB") from a /proc/<pid>/status
+// file, in bytes; the kernel prints memory in kB (kibibytes, despite the unit's spelling).
+func parseStatusKB(status []byte, key string) (int64, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
 		line := sc.Bytes()
-		rest, found := bytes.CutPrefix(line, []byte("VmHWM:"))
+		rest, found := bytes.CutPrefix(line, []byte(key))
 		if !found {
 			continue
 		}

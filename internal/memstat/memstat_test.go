@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestParseHWM(t *testing.T) {
+func TestParseStatusKB(t *testing.T) {
 	tests := []struct {
 		name   string
 		status string
@@ -20,9 +20,9 @@ func TestParseHWM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := parseHWM([]byte(tt.status))
+			got, ok := parseStatusKB([]byte(tt.status), "VmHWM:")
 			if got != tt.want || ok != tt.ok {
-				t.Fatalf("parseHWM = %d, %v; want %d, %v", got, ok, tt.want, tt.ok)
+				t.Fatalf("parseStatusKB = %d, %v; want %d, %v", got, ok, tt.want, tt.ok)
 			}
 		})
 	}
