@@ -128,6 +128,9 @@ type WritebackConfig struct {
 	Thresholds WritebackThresholds `yaml:"thresholds"`
 	// MaxAttempts bounds the attempts per record within one run (default 3).
 	MaxAttempts int `yaml:"max_attempts"`
+	// ConcurrentRequests is how many write requests may wait for the CRM at once
+	// (default writeback.DefaultRequests; 1 sends one at a time).
+	ConcurrentRequests int `yaml:"concurrent_requests"`
 }
 
 // WritebackThresholds are the approval gate of auto mode: a change that crosses one waits
@@ -422,6 +425,10 @@ func (c *Config) validateWriteback(path string) error {
 	}
 	if wb.MaxAttempts < 0 || wb.MaxAttempts > 10 {
 		return configError(path, c.node("$.writeback.max_attempts"), "writeback.max_attempts %d: want 1 to 10 (0 means 3)", wb.MaxAttempts)
+	}
+	if wb.ConcurrentRequests < 0 || wb.ConcurrentRequests > 25 {
+		return configError(path, c.node("$.writeback.concurrent_requests"), "writeback.concurrent_requests %d: want 1 to 25, Salesforce's limit of concurrent long requests (0 means %d)",
+			wb.ConcurrentRequests, writeback.DefaultRequests)
 	}
 	return nil
 }

@@ -42,8 +42,9 @@ before any request. Each workflow has a mode (writeback.mode, writeback.workflow
 read_only, review (every change waits in approvals) or auto (changes over
 writeback.thresholds wait). Approved changes are written by the next write-back run.
 
-Only differences are written, in batches of 200 with per-record results; transient
-record errors are retried (writeback.max_attempts). Opportunities are first compared with
+Only differences are written, in batches of 200 with per-record results, up to
+writeback.concurrent_requests (default 4) batches waiting for the CRM at once and logged
+in batch order; transient record errors are retried (writeback.max_attempts). Opportunities are first compared with
 the copy the last extraction landed, and only those whose copy differs are read from the
 CRM before writing (the other records always are). Every attempt is in
 writeback_log and audit_log. --dry-run prints the diff against what the CRM holds now and
@@ -115,7 +116,7 @@ func (m *Main) writeback(ctx context.Context, cfg *Config, o writebackOptions) (
 	}
 	defer w.Close()
 	wr := &writeback.Writer{DB: w.DB, Target: target, Policy: policy, DryRun: o.DryRun, Logger: m.Logger,
-		RunID: string(revcast.NewRunID(start))}
+		RunID: string(revcast.NewRunID(start)), Requests: cfg.Writeback.ConcurrentRequests}
 	restore := goMemoryLimit(writebackGoMemory)
 	rep, err := wr.Run(ctx)
 	restore()

@@ -267,6 +267,7 @@ func TestWriteback_Config(t *testing.T) {
 		{"target not a source", "writeback:\n  mode: auto\n  target: sfdc\n", "revcast.yaml:4:11: writeback.target \"sfdc\" is not in sources"},
 		{"writes need a target", "writeback:\n  workflows: {forecasts: auto}\n", "writeback.target is required"},
 		{"max attempts", "writeback:\n  max_attempts: 50\n", "revcast.yaml:3:17: writeback.max_attempts 50"},
+		{"concurrent requests", "writeback:\n  concurrent_requests: 30\n", "revcast.yaml:3:24: writeback.concurrent_requests 30"},
 		{"read only without target is fine", "writeback:\n  mode: read_only\n  allow: [Opportunity.Revcast_Risk__c]\n", ""},
 	}
 	for _, tc := range tests {

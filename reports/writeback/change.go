@@ -22,7 +22,8 @@
 //     is not queued again; a pending one that a newer change replaces is rejected as
 //     superseded.
 //  5. Write: the rest goes out in batches of 200 (sObject Collections for Salesforce), by
-//     a deterministic key, so a re-run or retry updates instead of duplicating. Record
+//     a deterministic key, so a re-run or retry updates instead of duplicating; up to
+//     Writer.Requests batches wait for the CRM at once, their answers logged in batch order. Record
 //     errors are retried up to MaxAttempts (transient ones within the run; the others on
 //     the next run, since the diff plans them again).
 //

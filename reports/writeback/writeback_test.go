@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -558,4 +560,137 @@ func TestWriteback_MissingRecordSkipped(t *testing.T) {
 	if n := e.count(`select count(*) from writeback_log where key = ?`, gone); n != 0 {
 		t.Errorf("the missing deal was sent (%d log rows)", n)
 	}
+}
+
+// slowFirst is the sandbox's Salesforce target with the answers to concurrent write
+// requests coming back out of order: of every four requests the first answer waits
+// longest. It records each request's records and whether the org accepted the request.
+type slowFirst struct {
+	*writeback.Salesforce
+	onCall func(n int) // before request n (1-based, in the order requests arrive) goes to the org
+
+	mu                    sync.Mutex
+	calls                 [][]string // Object:key of each request's records
+	accepted              int        // records of requests the org answered without a request error
+	inflight, maxInflight int
+}
+
+func (s *slowFirst) Write(ctx context.Context, object, keyField string, records []map[string]any) ([]writeback.Result, error) {
+	s.mu.Lock()
+	n := len(s.calls) + 1
+	keys := make([]string, len(records))
+	for i, r := range records {
+		keys[i] = fmt.Sprintf("%s:%v", object, r[keyField])
+	}
+	s.calls = append(s.calls, keys)
+	s.inflight++
+	s.maxInflight = max(s.maxInflight, s.inflight)
+	s.mu.Unlock()
+	if s.onCall != nil {
+		s.onCall(n)
+	}
+	res, err := s.Salesforce.Write(ctx, object, keyField, records)
+	time.Sleep(time.Duration(4-(n-1)%4) * 5 * time.Millisecond)
+	s.mu.Lock()
+	s.inflight--
+	if err == nil {
+		s.accepted += len(records)
+	}
+	s.mu.Unlock()
+	return res, err
+}
+
+// sent returns every record key sent, sorted.
+func (s *slowFirst) sent() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, c := range s.calls {
+		out = append(out, c...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (e *env) auditedWrites(t *testing.T) []string {
+	t.Helper()
+	rows, err := e.db.Query(`select record_key from audit_log where action = ? order by seq`, audit.ActionWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestWriteback_ConcurrentRequests: with several write requests in flight and their answers
+// arriving out of order, the log reads exactly as with one request at a time (the order of
+// the batches), and a quota stop sends nothing more but logs every request the CRM answered.
+func TestWriteback_ConcurrentRequests(t *testing.T) {
+	seq := newEnv(t)
+	w := seq.writer(policy(writeback.ModeAuto))
+	w.Requests, w.BatchSize = 1, 2
+	if _, err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := seq.auditedWrites(t)
+
+	e := newEnv(t)
+	target := &slowFirst{Salesforce: e.target}
+	w = e.writer(policy(writeback.ModeAuto))
+	w.Target, w.Requests, w.BatchSize = target, 4, 2
+	if _, err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if target.maxInflight < 2 {
+		t.Fatalf("at most %d request in flight: the test does not exercise concurrency", target.maxInflight)
+	}
+	got := e.auditedWrites(t)
+	if len(got) != nPeriods+nDeals+nTasks || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("audit log with 4 requests in flight differs from one at a time:\n got %v\nwant %v", got, want)
+	}
+	if sorted := slices.Sorted(slices.Values(got)); strings.Join(sorted, ",") != strings.Join(target.sent(), ",") {
+		t.Fatalf("logged records differ from those sent")
+	}
+	mustVerify(t, e.db)
+
+	t.Run("quota stop", func(t *testing.T) {
+		e := newEnv(t)
+		const quotaAt = 5
+		target := &slowFirst{Salesforce: e.target, onCall: func(n int) {
+			if n == quotaAt {
+				e.org.SetUsage(1e6, 1e6) // every request from now on: 403 REQUEST_LIMIT_EXCEEDED
+			}
+		}}
+		w := e.writer(policy(writeback.ModeAuto))
+		w.Target, w.Requests, w.BatchSize = target, 4, 2
+		_, err := w.Run(context.Background())
+		if !errors.Is(err, salesforce.ErrQuota) {
+			t.Fatalf("want the quota error, got %v", err)
+		}
+		sent := target.sent()
+		// Sending stops once the quota answer is logged: the requests in flight then (at most
+		// 3 besides it) and those sent while earlier answers were logged (at most 3 more).
+		if len(target.calls) > quotaAt+6 {
+			t.Fatalf("%d requests sent after the quota answered request %d", len(target.calls), quotaAt)
+		}
+		logged := e.auditedWrites(t)
+		if strings.Join(slices.Sorted(slices.Values(logged)), ",") != strings.Join(sent, ",") {
+			t.Fatalf("every request the CRM answered is logged:\n got %v\nwant %v", logged, sent)
+		}
+		if n := e.count(`select count(*) from writeback_log`); n != len(sent) {
+			t.Fatalf("writeback_log has %d rows, want one per record sent (%d)", n, len(sent))
+		}
+		if n := e.count(`select count(*) from writeback_log where status = 'ok'`); n != target.accepted {
+			t.Errorf("%d records ok in the log, want the %d of the requests the org accepted", n, target.accepted)
+		}
+		mustVerify(t, e.db)
+	})
 }
