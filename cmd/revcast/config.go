@@ -128,8 +128,8 @@ type WritebackConfig struct {
 	Thresholds WritebackThresholds `yaml:"thresholds"`
 	// MaxAttempts bounds the attempts per record within one run (default 3).
 	MaxAttempts int `yaml:"max_attempts"`
-	// ConcurrentRequests is how many write requests may wait for the CRM at once
-	// (default writeback.DefaultRequests; 1 sends one at a time).
+	// ConcurrentRequests is how many requests (reads, write batches) may wait for the CRM
+	// at once (default writeback.DefaultRequests; 1 sends one at a time).
 	ConcurrentRequests int `yaml:"concurrent_requests"`
 }
 

@@ -225,7 +225,7 @@ narrative:
   #   change_pct: 25          # a currency field moves by more than this % of its CRM value
   #   kinds: [variance_task]  # forecast, opportunity_score, order_status, order_review_task, variance_task
   # max_attempts: 3           # attempts per record within a run (transient record errors)
-  # concurrent_requests: 4    # write requests waiting for the CRM at once (1 to 25)
+  # concurrent_requests: 4    # requests waiting for the CRM at once (1 to 25)
 {{end}}`))
 
 // writeConfig writes dir/revcast.yaml and dir's data folder and returns the file's path.

@@ -42,11 +42,12 @@ before any request. Each workflow has a mode (writeback.mode, writeback.workflow
 read_only, review (every change waits in approvals) or auto (changes over
 writeback.thresholds wait). Approved changes are written by the next write-back run.
 
-Only differences are written, in batches of 200 with per-record results, up to
-writeback.concurrent_requests (default 4) batches waiting for the CRM at once and logged
-in batch order; transient record errors are retried (writeback.max_attempts). Opportunities are first compared with
-the copy the last extraction landed, and only those whose copy differs are read from the
-CRM before writing (the other records always are). Every attempt is in
+Only differences are written, in batches of 200 with per-record results; transient
+record errors are retried (writeback.max_attempts). Up to writeback.concurrent_requests
+(default 4) requests wait for the CRM at once, reads and write batches; the writes are
+logged in batch order. Opportunities are first compared with the copy the last
+extraction landed, and only those whose copy differs are read from the CRM before
+writing (the other records always are). Every attempt is in
 writeback_log and audit_log. --dry-run prints the diff against what the CRM holds now and
 writes nothing, to the CRM or to the warehouse.`,
 		Args: exactArgs(0),
@@ -174,7 +175,9 @@ func buildTarget(cfg *Config) (writeback.Target, error) {
 		}
 		switch src := cs.Source.(type) {
 		case *salesforce.Source:
-			return writeback.NewSalesforce(name, writeback.NewSalesforceAPI(src)), nil
+			t := writeback.NewSalesforce(name, writeback.NewSalesforceAPI(src))
+			t.Requests = cfg.Writeback.ConcurrentRequests
+			return t, nil
 		default:
 			return nil, revcast.Errorf(revcast.EINVALID, "%s: writeback.target %q is a %s source: write-back supports salesforce so far", cfg.Path, name, cs.Type)
 		}

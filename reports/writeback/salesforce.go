@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/revcast/revcast/extract/salesforce"
 )
@@ -84,6 +87,9 @@ type SalesforceAPI interface {
 type Salesforce struct {
 	name string
 	api  SalesforceAPI
+	// Requests is how many read queries may wait for the CRM at once; default
+	// DefaultRequests (Writer.Requests governs the writes).
+	Requests int
 }
 
 // NewSalesforce returns the target for the configured Salesforce source name, talking
@@ -270,38 +276,58 @@ func (s *Salesforce) Current(ctx context.Context, object, keyField string, keys,
 			sel = append(sel, f)
 		}
 	}
-	out := map[string]Current{}
+	var chunks [][]string
 	for start := 0; start < len(keys); {
 		end, size := start, 0
 		for end < len(keys) && (end == start || size+len(keys[end]) < 6000) && end-start < MaxBatch {
 			size += len(keys[end]) + 4
 			end++
 		}
-		lits := make([]string, 0, end-start)
-		match := newKeyMatcher(keys[start:end])
-		for _, k := range keys[start:end] {
-			lits = append(lits, soqlString(k))
-		}
-		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (%s)", strings.Join(sel, ", "), object, keyField, strings.Join(lits, ", "))
-		recs, err := s.api.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read %s records by %s: %w", object, keyField, err)
-		}
-		for _, r := range recs {
-			id, _ := r["Id"].(string)
-			k, _ := r[keyField].(string)
-			if keyField == "Id" {
-				k = match(id)
-			} else {
-				k = match(k)
-			}
-			cur := Current{ID: id, Fields: map[string]any{}}
-			for _, f := range fields {
-				cur.Fields[f] = lookupFold(r, f)
-			}
-			out[k] = cur
-		}
+		chunks = append(chunks, keys[start:end])
 		start = end
+	}
+	// The queries run concurrently (reads change nothing, so their order does not matter);
+	// the results are merged in chunk order.
+	found := make([]map[string]Current, len(chunks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cmp.Or(max(s.Requests, 0), DefaultRequests))
+	for i, chunk := range chunks {
+		g.Go(func() error {
+			lits := make([]string, 0, len(chunk))
+			match := newKeyMatcher(chunk)
+			for _, k := range chunk {
+				lits = append(lits, soqlString(k))
+			}
+			q := fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (%s)", strings.Join(sel, ", "), object, keyField, strings.Join(lits, ", "))
+			recs, err := s.api.Query(gctx, q)
+			if err != nil {
+				return fmt.Errorf("read %s records by %s: %w", object, keyField, err)
+			}
+			part := make(map[string]Current, len(recs))
+			for _, r := range recs {
+				id, _ := r["Id"].(string)
+				k, _ := r[keyField].(string)
+				if keyField == "Id" {
+					k = match(id)
+				} else {
+					k = match(k)
+				}
+				cur := Current{ID: id, Fields: map[string]any{}}
+				for _, f := range fields {
+					cur.Fields[f] = lookupFold(r, f)
+				}
+				part[k] = cur
+			}
+			found[i] = part
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]Current{}
+	for _, part := range found {
+		maps.Copy(out, part)
 	}
 	return out, nil
 }
