@@ -83,18 +83,18 @@ func (m *Main) runPipeline(ctx context.Context, cfg *Config, sources []string) e
 	return nil
 }
 
-// runStage runs one stage and logs its wall time and its peak resident memory, the figure
-// the design's 2 GiB budget is about (DuckDB's memory is outside Go's heap statistics). The
-// peak is reset before the stage where the OS allows (Linux), so each stage's figure is its
-// own; elsewhere it is the process's peak so far.
+// runStage runs one stage and logs its wall time and its resident memory: at the start,
+// the stage's peak (sampled every 50 ms, memstat.Watch) and the process's peak so far (the
+// design's 2 GiB budget is a peak RSS; DuckDB's memory is outside Go's heap statistics).
 func (m *Main) runStage(ctx context.Context, cfg *Config, s pipelineStep) error {
 	start := time.Now()
 	attrs := []any{"stage", s.Name}
 	if rss, ok := memstat.Current(); ok {
 		attrs = append(attrs, "start_rss_mib", rss>>20)
 	}
-	reset := memstat.Reset()
+	stop := memstat.Watch(50 * time.Millisecond)
 	err := s.Run(ctx, m, cfg)
+	peak, watched := stop()
 	// What a stage leaves is garbage to the next: the Go heap it grew (the forecast's
 	// reaches its 1.25 GiB soft limit) stays resident until the runtime's scavenger returns
 	// it over minutes, and the next stage's peak would stand on it (large nightly: the
@@ -102,12 +102,11 @@ func (m *Main) runStage(ctx context.Context, cfg *Config, s pipelineStep) error 
 	// a collection of the little that is live costs well under a second.
 	debug.FreeOSMemory()
 	attrs = append(attrs, "seconds", since(start))
-	if peak, ok := memstat.Peak(); ok {
-		key := "peak_rss_mib"
-		if !reset {
-			key = "process_peak_rss_mib"
-		}
-		attrs = append(attrs, key, peak>>20)
+	if watched {
+		attrs = append(attrs, "peak_rss_mib", peak>>20)
+	}
+	if p, ok := memstat.Peak(); ok {
+		attrs = append(attrs, "process_peak_rss_mib", max(p, peak)>>20) // the kernel's mark lags by a few pages
 	}
 	if err != nil {
 		attrs = append(attrs, "failed", true)

@@ -1,12 +1,12 @@
-// Package memstat reads the process's peak resident memory from the operating system, so
-// that each stage of a run can say how much memory it needed (the design's 2 GiB budget is
-// a peak RSS, which Go's own heap statistics do not see: DuckDB allocates outside the Go
+// Package memstat reads the process's resident memory from the operating system, so that
+// each stage of a run can say how much memory it needed (the design's 2 GiB budget is a
+// peak RSS, which Go's own heap statistics do not see: DuckDB allocates outside the Go
 // heap).
 //
-// On Linux the peak is VmHWM in /proc/self/status and it can be reset by writing "5" to
-// /proc/self/clear_refs (proc(5), since Linux 4.0), which gives a per-stage peak. Elsewhere
-// the peak is getrusage's ru_maxrss, which cannot be reset: a stage's figure is then the
-// process's peak so far.
+// The process's peak is VmHWM in /proc/self/status on Linux and getrusage's ru_maxrss
+// elsewhere. A stage's own peak is sampled (Watch): the kernel's peak could be reset per
+// stage (/proc/self/clear_refs), but that also resets what time(1) and getrusage report
+// for the whole process, which is how a run's peak is measured from outside.
 package memstat
 
 import (
@@ -14,10 +14,12 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 )
 
-// Peak returns the process's peak resident set size in bytes since the start or the last
-// successful Reset; ok is false when the system does not say.
+// Peak returns the process's peak resident set size in bytes since it started; ok is
+// false when the system does not say.
 func Peak() (bytes int64, ok bool) {
 	if b, ok := procHWM(); ok {
 		return b, true
@@ -25,16 +27,45 @@ func Peak() (bytes int64, ok bool) {
 	return rusageMaxRSS()
 }
 
-// Reset starts a new peak at the current resident size. It reports false where the system
-// cannot reset the peak (then Peak keeps returning the peak since the start).
-func Reset() bool {
-	f, err := os.OpenFile("/proc/self/clear_refs", os.O_WRONLY, 0)
-	if err != nil {
-		return false
+// Watch samples the resident size every interval until the returned stop is called, and
+// stop returns the largest sample (taken at the start, every interval and at the stop);
+// ok is false where the system does not say (outside Linux). A spike shorter than the
+// interval can be missed: the figure is a lower bound of the true peak.
+func Watch(interval time.Duration) (stop func() (peak int64, ok bool)) {
+	var mu sync.Mutex
+	var peak int64
+	var ok bool
+	sample := func() {
+		if b, has := Current(); has {
+			mu.Lock()
+			peak, ok = max(peak, b), true
+			mu.Unlock()
+		}
 	}
-	defer f.Close()
-	_, err = f.WriteString("5")
-	return err == nil
+	sample()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	return func() (int64, bool) {
+		close(done)
+		<-finished
+		sample()
+		mu.Lock()
+		defer mu.Unlock()
+		return peak, ok
+	}
 }
 
 // Current returns the process's resident set size in bytes (VmRSS); ok is false where the
