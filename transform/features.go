@@ -160,6 +160,15 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 			}
 		}
 	}
+	// The outcomes read fc_deal and fc_deal_supply only: the other feature tables (the
+	// history of every deal open at some date above all) are dropped first, so DuckDB does
+	// not hold them while it sorts a row per opportunity beside the Go heap's snapshots
+	// (large refit: the forecast's peak RSS was at this step).
+	for _, t := range append(slices.Clone(featureTables), "fc_dates", "fc_dates_all") {
+		if t != "fc_deal" && t != "fc_deal_supply" {
+			_ = exec("cleanup", "drop table if exists temp."+t)
+		}
+	}
 	accountCreated := map[*forecast.Deal]int64{}
 	if out.Outcomes, err = readOutcomes(ctx, conn, deals, accountCreated); err != nil {
 		return nil, err
