@@ -131,11 +131,22 @@ func TestRun_PipelineLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The demo wrote a report; the run must write its own (the scheduled job is a run).
+	// A report that cannot be written fails the run, but not before the write-back ran.
 	if err := os.RemoveAll(cfg.DataPath("reports")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(cfg.DataPath("reports"), []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	_, errs, code := run(t, "--config", cfgPath, "run", "--log-level", "info")
+	if code != 1 || !strings.Contains(errs, "report:") || !strings.Contains(errs, `msg="stage finished" stage=writeback`) {
+		t.Fatalf("run with an unwritable report folder: exit %d, want 1 after the write-back stage\n%s", code, errs)
+	}
+	// The demo wrote a report; the run must write its own (the scheduled job is a run).
+	if err := os.Remove(cfg.DataPath("reports")); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = run(t, "--config", cfgPath, "run", "--log-level", "info")
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errs)
 	}

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	commands = append(commands, newReportCmd)
-	pipelineSteps = append(pipelineSteps, pipelineStep{Name: "report", Order: 40, Run: func(ctx context.Context, m *Main, cfg *Config) error {
+	pipelineSteps = append(pipelineSteps, pipelineStep{Name: "report", Order: 40, KeepGoing: true, Run: func(ctx context.Context, m *Main, cfg *Config) error {
 		_, err := m.report(ctx, cfg, "")
 		return err
 	}})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -22,6 +23,10 @@ type pipelineStep struct {
 	Name  string
 	Order int // steps run in increasing Order: forecast 30, report 40, writeback 50
 	Run   func(ctx context.Context, m *Main, cfg *Config) error
+	// KeepGoing: no later stage needs this one's output, so a failure of it does not stop
+	// them; the run still fails, with this error, once they are done (a broken report must
+	// not keep tonight's forecast out of the CRM).
+	KeepGoing bool
 }
 
 var pipelineSteps []pipelineStep
@@ -71,16 +76,22 @@ func (m *Main) runPipeline(ctx context.Context, cfg *Config, sources []string) e
 	sort.SliceStable(later, func(i, j int) bool { return later[i].Order < later[j].Order })
 	steps = append(steps, later...)
 	start := time.Now()
+	var deferred []error
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := m.runStage(ctx, cfg, s); err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
+			err = fmt.Errorf("%s: %w", s.Name, err)
+			if !s.KeepGoing {
+				return errors.Join(append(deferred, err)...)
+			}
+			m.Logger.Error("stage failed; the later stages still run", "stage", s.Name, "err", err)
+			deferred = append(deferred, err)
 		}
 	}
-	m.Logger.Info("pipeline finished", "stages", len(steps), "seconds", since(start))
-	return nil
+	m.Logger.Info("pipeline finished", "stages", len(steps), "failed", len(deferred), "seconds", since(start))
+	return errors.Join(deferred...)
 }
 
 // runStage runs one stage and logs its wall time and its resident memory: at the start,

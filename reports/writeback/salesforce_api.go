@@ -112,6 +112,11 @@ func sfErr(op string, err error) error {
 			ErrorCode string `json:"errorCode"`
 		}
 		if json.Unmarshal(se.Body, &arr) == nil && len(arr) > 0 {
+			if arr[0].ErrorCode == "REQUEST_LIMIT_EXCEEDED" {
+				// The org's API quota: a stop for the run (errors.Is salesforce.ErrQuota), as
+				// the connector's own calls report it, not a record error to retry.
+				return fmt.Errorf("salesforce: %s: %w", op, &salesforce.QuotaError{Code: arr[0].ErrorCode})
+			}
 			return fmt.Errorf("salesforce: %s: %d %s: %s", op, se.Status, arr[0].ErrorCode, strings.Join(strings.Fields(arr[0].Message), " "))
 		}
 	}

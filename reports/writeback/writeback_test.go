@@ -693,4 +693,50 @@ func TestWriteback_ConcurrentRequests(t *testing.T) {
 		}
 		mustVerify(t, e.db)
 	})
+
+	// One window holding every change, so batches are still waiting to be sent when the
+	// run stops (with windows of 7 a stop never leaves any): the stop ends the run cleanly,
+	// with every request sent logged and nothing sent after.
+	stops := []struct {
+		name string
+		at   int // the request (in arrival order) at which the stop happens
+		stop func(e *env, cancel context.CancelFunc)
+		want error
+	}{
+		{"quota on the first request", 1, func(e *env, _ context.CancelFunc) { e.org.SetUsage(1e6, 1e6) }, salesforce.ErrQuota},
+		// Request 9 is an Opportunity update by Id (sObject Collections PATCH, not the
+		// connector's upsert): its quota answer stops the run too, not a record retry.
+		{"quota on an update by Id", 9, func(e *env, _ context.CancelFunc) { e.org.SetUsage(1e6, 1e6) }, salesforce.ErrQuota},
+		{"cancelled", 3, func(_ *env, cancel context.CancelFunc) { cancel() }, context.Canceled},
+	}
+	for _, tt := range stops {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			target := &slowFirst{Salesforce: e.target, onCall: func(n int) {
+				if n == tt.at {
+					tt.stop(e, cancel)
+				}
+			}}
+			w := e.writer(policy(writeback.ModeAuto))
+			w.Target, w.Requests, w.BatchSize, w.Window = target, 4, 2, 10_000
+			_, err := w.Run(ctx)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("want %v, got %v", tt.want, err)
+			}
+			sent := target.sent()
+			if len(target.calls) > tt.at+6 || len(sent) >= nPeriods+nDeals+nTasks {
+				t.Fatalf("%d requests (%d records) sent after the stop at request %d", len(target.calls), len(sent), tt.at)
+			}
+			logged := e.auditedWrites(t)
+			if strings.Join(slices.Sorted(slices.Values(logged)), ",") != strings.Join(sent, ",") {
+				t.Fatalf("every request sent is logged:\n got %v\nwant %v", logged, sent)
+			}
+			if n := e.count(`select count(*) from writeback_log where status = 'retry'`); n != 0 {
+				t.Errorf("%d records logged for retry: a stop is not a record error", n)
+			}
+			mustVerify(t, e.db)
+		})
+	}
 }

@@ -961,8 +961,6 @@ func (w *Writer) writeAttempt(ctx context.Context, rep *Report, wfs map[string]*
 	if inflight <= 0 {
 		inflight = DefaultRequests
 	}
-	sendCtx, stop := context.WithCancel(ctx)
-	defer stop()
 	queue := make([]*sentBatch, 0, inflight)
 	next := 0
 	send := func() {
@@ -971,14 +969,20 @@ func (w *Writer) writeAttempt(ctx context.Context, rep *Report, wfs map[string]*
 		queue = append(queue, b)
 		go func() {
 			defer close(b.done)
-			b.results, b.err = w.Target.Write(sendCtx, b.chunk[0].Object, b.chunk[0].KeyField, records(b.chunk))
+			b.results, b.err = w.Target.Write(ctx, b.chunk[0].Object, b.chunk[0].KeyField, records(b.chunk))
 		}()
 	}
 	var retry []*Planned
 	var first error
-	for next < len(chunks) || len(queue) > 0 {
+	for len(queue) > 0 || (first == nil && next < len(chunks)) {
+		if first == nil && ctx.Err() != nil {
+			first = fmt.Errorf("writeback: %s: %w", rep.Target, ctx.Err()) // cancelled: send nothing more
+		}
 		for first == nil && next < len(chunks) && len(queue) < inflight {
 			send()
+		}
+		if len(queue) == 0 {
+			break
 		}
 		b := queue[0]
 		queue = queue[1:]
@@ -1103,6 +1107,11 @@ func (w *Writer) logBatch(ctx context.Context, rep *Report, wfs map[string]*Work
 		return nil, fmt.Errorf("writeback: log batch: %w", err)
 	}
 	if fatal {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(werr, cerr) {
+			// A client error that lost the cancellation's identity on the way (a token
+			// request cut short): the run was cancelled, and says so.
+			return nil, fmt.Errorf("writeback: %s: %w (%v)", rep.Target, cerr, werr)
+		}
 		return nil, fmt.Errorf("writeback: %s: %w", rep.Target, werr)
 	}
 	return retry, nil
