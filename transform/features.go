@@ -133,6 +133,16 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 			return nil, err
 		}
 	}
+	if w.SnapshotMemoryLimit != "" {
+		var prev string
+		if err := conn.QueryRowContext(ctx, `select current_setting('memory_limit')`).Scan(&prev); err != nil {
+			return nil, fmt.Errorf("forecast features: memory_limit: %w", err)
+		}
+		if err := exec("memory_limit", `set global memory_limit = '`+strings.ReplaceAll(w.SnapshotMemoryLimit, "'", "")+`'`); err != nil {
+			return nil, err
+		}
+		defer func() { _ = exec("memory_limit", `set global memory_limit = '`+strings.ReplaceAll(prev, "'", "")+`'`) }()
+	}
 	// The snapshots first: they say which deals need their attributes (a training frame
 	// sampled at large scale holds a fraction of them), then every deal's outcome and, for
 	// the deals snapshotted, the attributes every snapshot of the deal shares.

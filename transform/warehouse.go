@@ -29,6 +29,9 @@ type Warehouse struct {
 	ReadOnly bool
 	// Now is the clock used for bookkeeping columns; tests inject it.
 	Now func() time.Time
+	// SnapshotMemoryLimit, when set, is DuckDB's memory_limit while Snapshots reads the
+	// snapshots and outcomes (after its feature tables are built), restored after.
+	SnapshotMemoryLimit string
 }
 
 // DBSettings are DuckDB's resource limits for one process (zero values: DuckDB's defaults).

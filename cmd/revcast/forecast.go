@@ -275,14 +275,17 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 //   - The two meet at the end of the snapshot step (the snapshots in Go, the last chunks
 //     and the outcomes' sort in DuckDB): there DuckDB's resident share goes past its
 //     buffer manager's cap, and a large refit peaked at 1.99-2.08 GB (four runs), at the
-//     budget's edge. forecastDuckDBMemory caps DuckDB lower for the forecast when the
-//     config sets no memory_limit: 1.79 GB, same 57 s ('revcast forecast' with
-//     refit_days 0 on a large warehouse). The snapshot queries run in chunks
-//     (snapshotChunkRows), so their working memory does not grow with the history.
+//     budget's edge. forecastDuckDBMemory caps DuckDB lower for that step when the
+//     config sets no memory_limit (Warehouse.SnapshotMemoryLimit): 1.77-1.84 GB, same
+//     57-59 s ('revcast forecast' with refit_days 0 on a large warehouse). The snapshot
+//     queries run in chunks (snapshotChunkRows), so their working memory does not grow
+//     with the history; the feature tables before them are built under the usual cap
+//     (fc_deal's aggregates over every opportunity's history ran out of 768 MB at twice
+//     the large scale).
 const forecastGoMemory = 1280 << 20
 
-// forecastDuckDBMemory is DuckDB's memory_limit during the forecast when
-// warehouse.memory_limit is not set (see forecastGoMemory).
+// forecastDuckDBMemory is DuckDB's memory_limit while the forecast reads its snapshots
+// and outcomes when warehouse.memory_limit is not set (see forecastGoMemory).
 const forecastDuckDBMemory = "768MB"
 
 // forecastMemory applies the forecast's memory budget (see forecastGoMemory): DuckDB's
@@ -294,9 +297,7 @@ func forecastMemory(ctx context.Context, w *transform.Warehouse, cfg *Config) (f
 		return nil, fmt.Errorf("forecast: enable DuckDB's allocator background threads: %w", err)
 	}
 	if cfg.Warehouse.MemoryLimit == "" {
-		if _, err := w.DB.ExecContext(ctx, `set global memory_limit = '`+forecastDuckDBMemory+`'`); err != nil {
-			return nil, fmt.Errorf("forecast: set DuckDB's memory_limit: %w", err)
-		}
+		w.SnapshotMemoryLimit = forecastDuckDBMemory
 	}
 	return goMemoryLimit(forecastGoMemory), nil
 }
