@@ -26,8 +26,8 @@ import (
 //     in the copy yet (a write-back run twice without an extraction between).
 func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField string, keys, fields []string, fn func(key string, cur Current)) (bool, error) {
 	types := sfFieldTypes[object]
-	if !strings.EqualFold(keyField, "Id") || types == nil {
-		return false, nil
+	if !strings.EqualFold(keyField, "Id") || types == nil || len(fields) == 0 {
+		return false, nil // nothing to vouch for (a group writing provenance only is read from the CRM)
 	}
 	stream := salesforce.StreamName(object)
 	table := transform.RawTable(salesforce.TypeName, stream)
