@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -198,5 +199,39 @@ func TestInit_Sandbox(t *testing.T) {
 	}
 	if _, _, code := run(t, "init", "--dir", t.TempDir(), "--sandbox", "not a url"); code != 2 {
 		t.Fatalf("bad --sandbox URL: exit %d, want 2", code)
+	}
+}
+
+// TestExecJob_SingleStage: a scheduled job naming one stage runs it as a pipeline stage
+// does (its time and memory logged), and an unknown command is refused by name.
+func TestExecJob_SingleStage(t *testing.T) {
+	dir := t.TempDir()
+	if _, errs, code := run(t, "demo", "--dir", dir, "--scale", "200", "--log-level", "warn"); code != 0 {
+		t.Fatalf("demo: %s", errs)
+	}
+	cfg, err := LoadConfig(filepath.Join(dir, "revcast.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(cfg.DataPath("reports")); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	m := NewMain(&bytes.Buffer{}, &logs)
+	m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	for _, command := range []string{"transform", "report"} {
+		if err := m.execJob(context.Background(), cfg, JobConfig{Name: "job-" + command, Command: command}); err != nil {
+			t.Fatalf("%s job: %v", command, err)
+		}
+		if !strings.Contains(logs.String(), `msg="stage finished" stage=`+command+" ") {
+			t.Fatalf("%s job logged no stage line:\n%s", command, logs.String())
+		}
+	}
+	if reports, _ := filepath.Glob(cfg.DataPath("reports", "revcast-report-*.html")); len(reports) != 1 {
+		t.Fatalf("report job wrote %v, want one report", reports)
+	}
+	err = m.execJob(context.Background(), cfg, JobConfig{Name: "odd", Command: "nonsense"})
+	if err == nil || !strings.Contains(err.Error(), `command "nonsense"`) {
+		t.Fatalf("unknown command: %v", err)
 	}
 }

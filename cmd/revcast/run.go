@@ -62,16 +62,7 @@ func lockPipeline(cfg *Config) (func(), error) {
 
 // runPipeline runs every stage in order; the caller holds the pipeline lock.
 func (m *Main) runPipeline(ctx context.Context, cfg *Config, sources []string) error {
-	steps := []pipelineStep{
-		{Name: "extract", Run: func(ctx context.Context, m *Main, cfg *Config) error {
-			_, err := m.extract(ctx, cfg, sources, false)
-			return err
-		}},
-		{Name: "transform", Run: func(ctx context.Context, m *Main, cfg *Config) error {
-			_, err := m.transform(ctx, cfg, time.Time{})
-			return err
-		}},
-	}
+	steps := firstSteps(sources)
 	later := append([]pipelineStep(nil), pipelineSteps...)
 	sort.SliceStable(later, func(i, j int) bool { return later[i].Order < later[j].Order })
 	steps = append(steps, later...)
@@ -92,6 +83,21 @@ func (m *Main) runPipeline(ctx context.Context, cfg *Config, sources []string) e
 	}
 	m.Logger.Info("pipeline finished", "stages", len(steps), "failed", len(deferred), "seconds", since(start))
 	return errors.Join(deferred...)
+}
+
+// firstSteps are the stages every run starts with: extract (of sources; none means every
+// enabled source) and transform.
+func firstSteps(sources []string) []pipelineStep {
+	return []pipelineStep{
+		{Name: "extract", Run: func(ctx context.Context, m *Main, cfg *Config) error {
+			_, err := m.extract(ctx, cfg, sources, false)
+			return err
+		}},
+		{Name: "transform", Run: func(ctx context.Context, m *Main, cfg *Config) error {
+			_, err := m.transform(ctx, cfg, time.Time{})
+			return err
+		}},
+	}
 }
 
 // runStage runs one stage and logs its wall time and its resident memory: at the start,

@@ -57,19 +57,13 @@ func (m *Main) execJob(ctx context.Context, cfg *Config, job JobConfig) error {
 		return err
 	}
 	defer unlock()
-	switch job.Command {
-	case "run":
+	if job.Command == "run" {
 		return m.runPipeline(ctx, cfg, job.Sources)
-	case "extract":
-		_, err := m.extract(ctx, cfg, job.Sources, false)
-		return err
-	case "transform":
-		_, err := m.transform(ctx, cfg, time.Time{})
-		return err
 	}
-	for _, s := range pipelineSteps {
+	// A single stage runs as in a pipeline, with its time and memory logged.
+	for _, s := range append(firstSteps(job.Sources), pipelineSteps...) {
 		if s.Name == job.Command {
-			return s.Run(ctx, m, cfg)
+			return m.runStage(ctx, cfg, s)
 		}
 	}
 	return fmt.Errorf("job %s: command %q is not available in this build", job.Name, job.Command)
