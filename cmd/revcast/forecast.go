@@ -276,7 +276,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 //     and the outcomes' sort in DuckDB): there DuckDB's resident share goes past its
 //     buffer manager's cap, and a large refit peaked at 1.99-2.08 GB (four runs), at the
 //     budget's edge. forecastDuckDBMemory caps DuckDB lower for that step when the
-//     config sets no memory_limit (Warehouse.SnapshotMemoryLimit): 1.77-1.84 GB, same
+//     config sets no memory_limit (Warehouse.SnapshotMemoryLimit): 1.83-1.89 GB, same
 //     57-59 s ('revcast forecast' with refit_days 0 on a large warehouse). The snapshot
 //     queries run in chunks (snapshotChunkRows), so their working memory does not grow
 //     with the history; the feature tables before them are built under the usual cap

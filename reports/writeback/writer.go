@@ -132,10 +132,11 @@ type Writer struct {
 	Logger    *slog.Logger
 }
 
-// DefaultRequests is the default number of write requests in flight. Salesforce counts
-// concurrent requests only when they run longer than 20 seconds (at most 25 per org,
-// "Concurrent API Request Limits" in its API limits documentation); a collection of 200
-// records takes well under that. Four keep the org's other integrations room while the
+// DefaultRequests is the default number of write requests in flight. Salesforce limits
+// only concurrent requests that run 20 seconds or longer (25 in production orgs and
+// sandboxes, 5 in Developer Edition and trial orgs; "Concurrent API Request Limits",
+// https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html);
+// a collection of 200 records takes well under that. Four keep the org's other integrations room while the
 // wait for one answer no longer adds up batch after batch (a CRM 100 ms away costs 22 s
 // per 44k records one at a time).
 const DefaultRequests = 4
