@@ -231,13 +231,15 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	} else if err != nil {
 		return nil, fmt.Errorf("collections forecast: %w", err)
 	}
+	m.Logger.Info("forecast collections", "seconds", since(t))
+	t = time.Now()
 	_, _, err = w.ForecastRenewals(ctx, revcast.RunID(run.RunID), asOf.Time(), 12, renewal.Options{})
 	if errors.Is(err, renewal.ErrTooFewOutcomes) {
 		m.Logger.Warn("no renewal forecast: too few renewed and churned contracts to fit on", "err", err)
 	} else if err != nil {
 		return nil, fmt.Errorf("renewal forecast: %w", err)
 	}
-	m.Logger.Info("forecast collections and renewals", "seconds", since(t))
+	m.Logger.Info("forecast renewals", "seconds", since(t))
 	t = time.Now()
 	ts, err := w.ForecastTimeseries(ctx, revcast.RunID(run.RunID), asOf.Time(), timeseriesHorizon(asOf, res))
 	if errors.Is(err, transform.ErrTooFewMonths) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/revcast/revcast/models/collections"
@@ -48,15 +49,28 @@ func mediumInput() collections.Input {
 	return in
 }
 
-// BenchmarkFit: the distributions and the cross-validated credibility constant.
+// BenchmarkFit: the distributions and the cross-validated credibility constant. It also
+// reports the heap the fitted model keeps (model-B: live heap after a fit less before it),
+// which grows with the customers; a customer's distribution kept dense was 3.6 KB.
 func BenchmarkFit(b *testing.B) {
 	in := mediumInput()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := collections.Fit(in, collections.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(m)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := collections.Fit(in, collections.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "model-B")
 }
 
 // BenchmarkForecast: item probabilities and 2,000 Monte Carlo draws.

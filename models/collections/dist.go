@@ -207,14 +207,17 @@ func (d Dist) completeInto(ref Dist, dst []float64) Dist {
 // estimate of a mean is Z * (own mean) + (1 - Z) * (collective mean) (Buhlmann & Gisler
 // 2005, "A Course in Credibility Theory and its Applications", Springer, section 4.2).
 // It panics if the supports differ or w is not in [0, 1].
-func Mix(a, b Dist, w float64) Dist {
+func Mix(a, b Dist, w float64) Dist { return mixInto(a, b, w, make([]float64, len(a.P))) }
+
+// mixInto is Mix with the result's P written into dst (len(a.P)).
+func mixInto(a, b Dist, w float64, dst []float64) Dist {
 	if a.Min != b.Min || len(a.P) != len(b.P) {
 		panic("collections: Mix: supports differ")
 	}
 	if !(w >= 0 && w <= 1) {
 		panic(fmt.Sprintf("collections: Mix weight %v, want [0, 1]", w))
 	}
-	out := Dist{Min: a.Min, P: make([]float64, len(a.P)), Horizon: max(a.Horizon, b.Horizon)}
+	out := Dist{Min: a.Min, P: dst, Horizon: max(a.Horizon, b.Horizon)}
 	for i := range out.P {
 		out.P[i] = w*a.P[i] + (1-w)*b.P[i]
 	}

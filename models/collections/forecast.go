@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,50 +160,94 @@ func (m *Model) conditional(cd cumDist, origin, from int, dst []float64) {
 // conditioned on the days elapsed.
 func (m *Model) ItemProbs(it OpenItem) []float64 {
 	dst := make([]float64, m.nb())
-	m.itemProbs(it, dst, map[string]cumDist{})
+	m.itemProbs(it, dst, m.newDists())
 	return dst
 }
 
-func (m *Model) itemProbs(it OpenItem, dst []float64, cache map[string]cumDist) {
+// dists holds the distributions (with their cumulative sums) the item probabilities use:
+// the shared ones (remainder, population, disputed) for the whole forecast, and those of
+// one customer at a time, in buffers reused from customer to customer, so that a forecast
+// over many customers holds one customer's arrays, not every customer's.
+type dists struct {
+	m      *Model
+	shared map[string]cumDist
+	// the current customer's distribution and, for its disputed items without a
+	// disputed history, that distribution convolved with the dispute resolution
+	customer    string
+	cum         cumDist
+	disputed    cumDist
+	hasCum      bool
+	hasDisputed bool
+	own, full   []float64 // customerDist's scratch
+	p, c        []float64 // cum's P and cumulative sums
+}
+
+// newDists returns m's dists with nothing built yet.
+func (m *Model) newDists() *dists {
+	n := len(m.Population.P)
+	return &dists{m: m, shared: map[string]cumDist{},
+		own: make([]float64, n), full: make([]float64, n), p: make([]float64, n), c: make([]float64, n)}
+}
+
+// sharedCum returns the cumulative form of the shared distribution named key, built once.
+func (ds *dists) sharedCum(key string, d func() Dist) cumDist {
+	cd, ok := ds.shared[key]
+	if !ok {
+		cd = newCum(d())
+		ds.shared[key] = cd
+	}
+	return cd
+}
+
+// use makes c the current customer; the previous customer's distributions are dropped.
+func (ds *dists) use(c string) {
+	if c != ds.customer {
+		ds.customer, ds.hasCum, ds.hasDisputed = c, false, false
+	}
+}
+
+// customerCum returns c's shrunk distribution (Model.CustomerDist) with its cumulative sums.
+// It is valid until the next customer's.
+func (ds *dists) customerCum(c string) cumDist {
+	ds.use(c)
+	if !ds.hasCum {
+		d := ds.m.customerDist(c, ds.own, ds.full, ds.p)
+		ds.cum, ds.hasCum = cumDist{d, d.cdfInto(ds.c[:len(d.P)])}, true
+	}
+	return ds.cum
+}
+
+// disputedCum returns c's distribution for disputed items when the history has too few
+// settled disputes: CustomerDist convolved with Options.DisputeResolution.
+func (ds *dists) disputedCum(c string) cumDist {
+	ds.use(c)
+	if !ds.hasDisputed {
+		d := ds.m.customerDist(c, ds.own, ds.full, make([]float64, len(ds.p)))
+		ds.disputed, ds.hasDisputed = newCum(d.Convolve(ds.m.opts.DisputeResolution, ds.m.opts.DisputeResolutionMin)), true
+	}
+	return ds.disputed
+}
+
+func (m *Model) itemProbs(it OpenItem, dst []float64, ds *dists) {
 	switch {
 	case !it.FirstPaid.IsZero() && m.RemainderFromHistory:
 		fp := day(it.FirstPaid)
-		cd, ok := cache["\x00remainder"]
-		if !ok {
-			cd = newCum(m.Remainder)
-			cache["\x00remainder"] = cd
-		}
+		cd := ds.sharedCum("remainder", func() Dist { return m.Remainder })
 		m.conditional(cd, fp, m.asOf-fp, dst)
 	case it.Disputed:
-		key := "\x00disputed"
-		if !m.DisputedFromHistory {
-			key += it.Customer
-		}
-		cd, ok := cache[key]
-		if !ok {
-			if m.DisputedFromHistory {
-				cd = newCum(m.Disputed)
-			} else {
-				cd = newCum(m.CustomerDist(it.Customer).Convolve(m.opts.DisputeResolution, m.opts.DisputeResolutionMin))
-			}
-			cache[key] = cd
+		var cd cumDist
+		if m.DisputedFromHistory {
+			cd = ds.sharedCum("disputed", func() Dist { return m.Disputed })
+		} else {
+			cd = ds.disputedCum(it.Customer)
 		}
 		due := day(it.Due)
 		m.conditional(cd, due, m.asOf-due, dst)
 	default:
-		cd := m.customerCum(it.Customer, cache)
+		cd := ds.customerCum(it.Customer)
 		due := day(it.Due)
 		m.conditional(cd, due, m.asOf-due, dst)
 	}
-}
-
-func (m *Model) customerCum(c string, cache map[string]cumDist) cumDist {
-	cd, ok := cache[c]
-	if !ok {
-		cd = newCum(m.CustomerDist(c))
-		cache[c] = cd
-	}
-	return cd
 }
 
 // OrderProbs returns the bucket probabilities (as ItemProbs) of the cash of an unbilled
@@ -212,7 +258,7 @@ func (m *Model) customerCum(c string, cache map[string]cumDist) cumDist {
 //	P(bucket) = sum_L P(L | L >= a) * P(order + L + terms + D in bucket)
 func (m *Model) OrderProbs(o UnbilledOrder) []float64 {
 	dst := make([]float64, m.nb())
-	m.orderProbs(m.Lag, day(o.Ordered), o.Customer, m.orderTerms(o), true, 1, dst, map[string]cumDist{})
+	m.orderProbs(m.Lag, day(o.Ordered), o.Customer, m.orderTerms(o), true, 1, dst, m.newDists())
 	return dst
 }
 
@@ -227,7 +273,7 @@ func (m *Model) orderTerms(o UnbilledOrder) int {
 // orderProbs adds scale times the bucket probabilities of an order's cash — invoiced after
 // L ~ lag (conditioned on L >= days since ordered when condition), due terms days later,
 // paid after the customer's distribution (the population's for customer "") — to dst.
-func (m *Model) orderProbs(lag Dist, ordered int, customer string, terms int, condition bool, scale float64, dst []float64, cache map[string]cumDist) {
+func (m *Model) orderProbs(lag Dist, ordered int, customer string, terms int, condition bool, scale float64, dst []float64, ds *dists) {
 	from := 0
 	s := 1.0
 	if condition {
@@ -241,13 +287,9 @@ func (m *Model) orderProbs(lag Dist, ordered int, customer string, terms int, co
 	s /= scale
 	var cd cumDist
 	if customer == "" {
-		var ok bool
-		if cd, ok = cache["\x00population"]; !ok {
-			cd = newCum(m.Population)
-			cache["\x00population"] = cd
-		}
+		cd = ds.sharedCum("population", func() Dist { return m.Population })
 	} else {
-		cd = m.customerCum(customer, cache)
+		cd = ds.customerCum(customer)
 	}
 	for L := from; L <= lag.Max(); L++ {
 		p := lag.At(L) / s
@@ -267,13 +309,13 @@ func (m *Model) orderProbs(lag Dist, ordered int, customer string, terms int, co
 //	P(bucket) = sum_T P(T) sum_L P(L) P(date + L + T + D in bucket)
 func (m *Model) BookingProbs(b Booking) []float64 {
 	dst := make([]float64, m.nb())
-	m.bookingProbs(day(b.Date), dst, map[string]cumDist{})
+	m.bookingProbs(day(b.Date), dst, m.newDists())
 	return dst
 }
 
-func (m *Model) bookingProbs(booked int, dst []float64, cache map[string]cumDist) {
+func (m *Model) bookingProbs(booked int, dst []float64, ds *dists) {
 	for i, t := range m.BookingTerms.Days {
-		m.orderProbs(m.BookingLag, booked, "", t, false, m.BookingTerms.Weight[i], dst, cache)
+		m.orderProbs(m.BookingLag, booked, "", t, false, m.BookingTerms.Weight[i], dst, ds)
 	}
 }
 
@@ -296,7 +338,7 @@ func (m *Model) Forecast(in Input) (*Forecast, error) {
 		return nil, fmt.Errorf("collections: forecast as of %s with a model fitted as of %s", in.AsOf.Format(time.DateOnly), m.AsOf.Format(time.DateOnly))
 	}
 	W, nb := m.opts.Weeks, m.nb()
-	cache := map[string]cumDist{}
+	ds := m.newDists()
 	type item struct {
 		amount float64
 		cum    []float64 // cumulative bucket probabilities
@@ -307,44 +349,72 @@ func (m *Model) Forecast(in Input) (*Forecast, error) {
 		comps[i].Component = Components[i]
 		expected[i] = make([]float64, nb)
 	}
+	// The bucket probabilities of the open items and unbilled orders, computed customer by
+	// customer (ds holds one customer's distribution at a time) into probs, then added in
+	// the input's order, which the draws follow.
+	type ref struct {
+		customer string
+		open     bool
+		i        int // index into in.Open or in.Unbilled
+	}
+	var refs []ref
+	for i, it := range in.Open {
+		if it.Amount > 0 {
+			refs = append(refs, ref{it.Customer, true, i})
+		}
+	}
+	nOpen := len(refs)
+	for i, o := range in.Unbilled {
+		if o.Amount > 0 {
+			refs = append(refs, ref{o.Customer, false, i})
+		}
+	}
+	probs := make([]float64, len(refs)*nb)
+	order := make([]int, len(refs))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(refs[a].customer, refs[b].customer) })
+	for _, k := range order {
+		r, p := refs[k], probs[k*nb:(k+1)*nb]
+		if r.open {
+			m.itemProbs(in.Open[r.i], p, ds)
+		} else {
+			o := in.Unbilled[r.i]
+			m.orderProbs(m.Lag, day(o.Ordered), o.Customer, m.orderTerms(o), true, 1, p, ds)
+		}
+	}
 	var items [2][]item
+	items[0], items[1] = make([]item, 0, nOpen), make([]item, 0, len(refs)-nOpen)
+	// add adds an item's bucket probabilities p to its component and, for the drawn
+	// components, turns p into its cumulative sums in place.
 	add := func(ci int, amount float64, p []float64) {
 		comps[ci].Items++
 		comps[ci].Exposure += amount
-		cum := make([]float64, nb)
 		s := 0.0
 		for b, v := range p {
 			expected[ci][b] += amount * v
 			s += v
-			cum[b] = s
+			p[b] = s
 		}
 		if ci < 2 {
-			items[ci] = append(items[ci], item{amount, cum})
+			items[ci] = append(items[ci], item{amount, p})
+		}
+	}
+	for k, r := range refs {
+		if r.open {
+			add(0, in.Open[r.i].Amount, probs[k*nb:(k+1)*nb])
+		} else {
+			add(1, in.Unbilled[r.i].Amount, probs[k*nb:(k+1)*nb])
 		}
 	}
 	p := make([]float64, nb)
-	for _, it := range in.Open {
-		if !(it.Amount > 0) {
-			continue
-		}
-		clear(p)
-		m.itemProbs(it, p, cache)
-		add(0, it.Amount, p)
-	}
-	for _, o := range in.Unbilled {
-		if !(o.Amount > 0) {
-			continue
-		}
-		clear(p)
-		m.orderProbs(m.Lag, day(o.Ordered), o.Customer, m.orderTerms(o), true, 1, p, cache)
-		add(1, o.Amount, p)
-	}
 	for _, b := range in.Bookings {
 		if !(b.Amount > 0) {
 			continue
 		}
 		clear(p)
-		m.bookingProbs(day(b.Date), p, cache)
+		m.bookingProbs(day(b.Date), p, ds)
 		add(2, b.Amount, p)
 	}
 
