@@ -14,7 +14,7 @@ DEMO_DIR  ?= ./demo
 STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-short bench bench-m3 bench-compare lint check-tools clean assets
+.PHONY: all build demo test test-short bench bench-m3 bench-compare bench-2x lint check-tools clean assets
 
 all: build
 
@@ -40,8 +40,9 @@ test-short: check-tools assets
 # Every figure of issue 10, written under bench/results/ (git-ignored; bench/README.md says
 # what each measures): the Go hot-path benchmarks in benchstat format, the stage-by-stage
 # and whole-run table against the sandboxes at medium and large scale (BENCH_SCALES), the
-# M3 accuracy table through 'revcast timeseries' and the side-by-side comparison with
-# statsmodels and scikit-learn (installs python3-statsmodels python3-sklearn from Debian).
+# M3 accuracy table through 'revcast timeseries', the side-by-side comparison with
+# statsmodels and scikit-learn (installs python3-statsmodels python3-sklearn from Debian)
+# and, when BENCH_SCALES includes large, the peak memory of large against twice large.
 BENCH_SCALES ?= medium large
 bench: build
 	@mkdir -p bench/results
@@ -49,12 +50,16 @@ bench: build
 	./bench/pipeline.sh ./$(BIN) $(BENCH_SCALES) | tee bench/results/pipeline.txt
 	./bench/m3.sh ./$(BIN)
 	./bench/compare.sh ./$(BIN)
+	@case " $(BENCH_SCALES) " in *" large "*) ./bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt;; esac
 
-# The M3 accuracy table alone, and the side-by-side comparison alone.
+# The M3 accuracy table alone, the side-by-side comparison alone, the 2x memory proof alone.
 bench-m3: build
 	./bench/m3.sh ./$(BIN)
 bench-compare: build
 	./bench/compare.sh ./$(BIN)
+bench-2x: build
+	@mkdir -p bench/results
+	./bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt
 
 lint: check-tools assets
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
