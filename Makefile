@@ -47,10 +47,10 @@ BENCH_SCALES ?= medium large
 bench: build
 	@mkdir -p bench/results
 	GO='$(GO)' TAGS='$(TAGS)' ./bench/go-bench.sh
-	./bench/pipeline.sh ./$(BIN) $(BENCH_SCALES) | tee bench/results/pipeline.txt
+	bash -o pipefail -c './bench/pipeline.sh ./$(BIN) $(BENCH_SCALES) | tee bench/results/pipeline.txt'
 	./bench/m3.sh ./$(BIN)
 	./bench/compare.sh ./$(BIN)
-	@case " $(BENCH_SCALES) " in *" large "*) ./bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt;; esac
+	@case " $(BENCH_SCALES) " in *" large "*) bash -o pipefail -c './bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt';; esac
 
 # The M3 accuracy table alone, the side-by-side comparison alone, the 2x memory proof alone.
 bench-m3: build
@@ -59,7 +59,7 @@ bench-compare: build
 	./bench/compare.sh ./$(BIN)
 bench-2x: build
 	@mkdir -p bench/results
-	./bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt
+	bash -o pipefail -c './bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt'
 
 lint: check-tools assets
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

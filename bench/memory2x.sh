@@ -14,18 +14,21 @@
 #     size" of that process (/usr/bin/time -v), and each stage's own peak comes from its
 #     'stage finished' log line. RUNS runs per scale (default 1: a 2x run takes about five
 #     minutes on 2 cores), median reported.
-#   - Disk: about 3 GB for large and 6 GB for 2x under WORK (default: a temp folder).
+#   - Disk: about 3 GB for large and 6 GB for 2x under WORK (default: a new folder under
+#     $TMPDIR or /var/tmp, not /tmp, which may be memory-backed).
+#   - Linux only: GNU time's -v output and bash 4's associative arrays.
 #
 # Usage: bench/memory2x.sh BIN   (RUNS=1, WORK=DIR keeps the companies for another run)
 # Output: a table on stdout (bench/results/memory2x.txt via 'make bench').
 set -euo pipefail
 bin=$(realpath "${1:?usage: memory2x.sh BIN}")
 runs=${RUNS:-1}
+[ "$runs" -ge 1 ] || { echo "bench: RUNS must be at least 1" >&2; exit 2; }
 if [ -n "${WORK:-}" ]; then
   work=$WORK
   mkdir -p "$work"
 else
-  work=$(mktemp -d)
+  work=$(mktemp -d -p "${TMPDIR:-/var/tmp}")
   trap 'rm -rf "$work"' EXIT
 fi
 
@@ -40,10 +43,12 @@ stage_peaks() {
 declare -A peak wall stages
 for scale in large 2000000; do
   dir=$work/$scale
-  if [ ! -d "$dir/exports" ]; then
+  if [ ! -f "$dir/.generated" ]; then # a generation cut short is not reused
     echo "bench: generating the $scale company in $dir (revcast demo --via files)..." >&2
+    rm -rf "$dir"
     "$bin" demo --via files --scale "$scale" --seed 42 --as-of 2026-06-30 --dir "$dir" >"$work/demo-$scale.log" 2>&1 \
       || { echo "bench: revcast demo --scale $scale failed:" >&2; tail -20 "$work/demo-$scale.log" >&2; exit 1; }
+    touch "$dir/.generated"
   fi
   : >"$work/$scale.rss"
   : >"$work/$scale.wall"
@@ -64,6 +69,7 @@ printf '%-22s %10s %10s   %s\n' company "wall s" "peak MiB" "stage peaks, MiB (l
 printf '%-22s %10s %10s   %s\n' "large (1M opps)" "${wall[large]}" "${peak[large]}" "${stages[large]}"
 printf '%-22s %10s %10s   %s\n' "2x large (2M opps)" "${wall[2000000]}" "${peak[2000000]}" "${stages[2000000]}"
 awk -v a="${peak[large]}" -v b="${peak[2000000]}" 'BEGIN {
+  if (!(a + 0 > 0) || !(b + 0 > 0)) { print "bench: no peak RSS read from /usr/bin/time -v" > "/dev/stderr"; exit 1 }
   r = b / a - 1
   printf "2x over large: %+.1f%% (target: within +20%%) -> %s\n", 100 * r, (r <= 0.20 ? "met" : "NOT met")
 }'

@@ -80,7 +80,9 @@ func TestSnapshotChunks_CountsOpenDeals(t *testing.T) {
 
 // TestReadOutcomes_Pages: the outcomes read in pages are every deal of fc_deal once, in id
 // order, with the same values as read in one page, and the snapshotted deals get their
-// attributes (fc_deal holds the deals in no particular order; one has no supply row).
+// attributes (fc_deal holds 300,000 deals, several of DuckDB's row groups written in
+// parallel, in no particular order; one has no supply row). A deal twice in
+// fc_deal_supply is an error that says so.
 func TestReadOutcomes_Pages(t *testing.T) {
 	ctx := context.Background()
 	w, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), false)
@@ -95,14 +97,14 @@ func TestReadOutcomes_Pages(t *testing.T) {
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `
 		create temp table fc_deal as
-		select 'o' || ((i * 7919) % 1000) as opportunity_id, 20000 + i % 50 as created_day,
+		select 'o' || ((i * 7919) % 300000) as opportunity_id, 20000 + i % 50 as created_day,
 		       case when i % 3 = 0 then null else 20100 + i % 7 end as close_day, i % 3 = 1 as is_won,
 		       i * 10.5 as amount_base, 'u' || i % 17 as owner_id, 't' || i % 5 as team, 'r' || i % 3 as region,
 		       'f' || i % 4 as family, 'new' as type, 'web' as lead_source, 'mid' as segment,
 		       'a' || i % 90 as account_id, 0.1 as discount, i % 2 = 0 as auto_renew, false as is_renewal_contract,
 		       case when i % 4 = 0 then null else date '2020-01-01' + cast(i as integer) end as account_created_date,
 		       20000 + i % 60 as first_close_day
-		from range(0, 1000) r(i);
+		from range(0, 300000) r(i);
 		create temp table fc_deal_supply as
 		select opportunity_id, 0.25 as short_share, 0.5 as uncovered_share from fc_deal where opportunity_id <> 'o5'`); err != nil {
 		t.Fatal(err)
@@ -116,10 +118,10 @@ func TestReadOutcomes_Pages(t *testing.T) {
 		}
 		return out, deals
 	}
-	one, _ := read(10_000)
-	paged, deals := read(7)
-	if len(one) != 1000 || !slices.Equal(one, paged) {
-		t.Fatalf("%d outcomes in one page, %d in pages of 7 (equal: %v), want 1000 equal", len(one), len(paged), slices.Equal(one, paged))
+	one, _ := read(1_000_000)
+	paged, deals := read(100_003)
+	if len(one) != 300_000 || !slices.Equal(one, paged) {
+		t.Fatalf("%d outcomes in one page, %d in pages of 100,003 (equal: %v), want 300,000 equal", len(one), len(paged), slices.Equal(one, paged))
 	}
 	if !slices.IsSortedFunc(paged, func(a, b forecast.Outcome) int { return strings.Compare(a.OpportunityID, b.OpportunityID) }) {
 		t.Error("outcomes not in id order")
@@ -129,5 +131,11 @@ func TestReadOutcomes_Pages(t *testing.T) {
 	}
 	if d := deals["o5"]; d.Owner == "" || d.ShortShare != 0 {
 		t.Errorf("o5 (no supply row): %+v, want its owner and no shortage", *d)
+	}
+	if _, err := conn.ExecContext(ctx, `insert into fc_deal_supply values ('o42', 0.5, 0.5)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readOutcomes(ctx, conn, map[string]*forecast.Deal{}, map[*forecast.Deal]int64{}, 100_003); err == nil || !strings.Contains(err.Error(), `"o42" twice`) {
+		t.Errorf("o42 twice in fc_deal_supply: error %v, want one naming it", err)
 	}
 }

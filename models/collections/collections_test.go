@@ -1,6 +1,7 @@
 package collections_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -426,6 +427,69 @@ func TestFitIsDeterministic(t *testing.T) {
 		}
 		if !reflect.DeepEqual(m.CustomerDist("a"), first.CustomerDist("a")) || m.K != first.K {
 			t.Fatalf("fit %d: customer a's distribution or K differ from the first fit's", run+2)
+		}
+	}
+}
+
+// TestForecastMatchesItemByItem: Forecast, which builds one customer's distribution at a
+// time in reused buffers, expects exactly the cash that ItemProbs and OrderProbs give item
+// by item, for items whose customers interleave in the input, a customer with no paid
+// invoice, one with none at all, the empty customer, disputed items without a disputed
+// history (the customer's distribution convolved) and partly paid ones.
+func TestForecastMatchesItemByItem(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	in := collections.Input{AsOf: asOf}
+	custs := []string{"A", "B", "C", "D"}
+	for i := 0; i < 300; i++ {
+		due := days(-400 + i)
+		o := collections.DelayObs{Customer: custs[i%3], Invoiced: due.AddDate(0, 0, -30), Due: due, Disputed: i%50 == 0}
+		if i < 280 {
+			o.Paid = due.AddDate(0, 0, r.IntN(40)-5)
+		}
+		in.Delays = append(in.Delays, o)
+	}
+	in.Delays = append(in.Delays, collections.DelayObs{Customer: "D", Due: days(-20)}) // D: never paid
+	for i := 0; i < 60; i++ {
+		it := collections.OpenItem{ID: fmt.Sprint(i), Customer: []string{"A", "B", "A", "D", "E", "", "C"}[i%7],
+			Due: days(-30 + i), Amount: 100 + float64(i), Disputed: i%5 == 0}
+		if i%9 == 0 {
+			it.FirstPaid = days(-10)
+		}
+		in.Open = append(in.Open, it)
+		in.Unbilled = append(in.Unbilled, collections.UnbilledOrder{ID: fmt.Sprint(i), Customer: it.Customer,
+			Ordered: days(-i), Amount: 50 + float64(i), TermsDays: 30})
+	}
+	m, err := collections.Fit(in, collections.Options{K: 4, Sims: 10, MinClassObs: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DisputedFromHistory {
+		t.Fatal("want disputed items without a disputed history (customer distribution convolved)")
+	}
+	f, err := m.Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c     collections.Component
+		n     int
+		probs func(i int) (float64, []float64)
+	}{
+		{collections.ComponentAR, len(in.Open), func(i int) (float64, []float64) { return in.Open[i].Amount, m.ItemProbs(in.Open[i]) }},
+		{collections.ComponentUnbilled, len(in.Unbilled), func(i int) (float64, []float64) {
+			return in.Unbilled[i].Amount, m.OrderProbs(in.Unbilled[i])
+		}},
+	} {
+		got := f.Component(tc.c)
+		for k, wk := range got.Weeks {
+			want := 0.0
+			for i := 0; i < tc.n; i++ {
+				a, p := tc.probs(i)
+				want += a * p[k+1]
+			}
+			if wk.Expected != want {
+				t.Errorf("%s week %d: expected %v, item by item %v", tc.c, k+1, wk.Expected, want)
+			}
 		}
 	}
 }

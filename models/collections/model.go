@@ -220,9 +220,10 @@ type customerFit struct {
 
 // sparseDist is a Kaplan-Meier Dist kept as its nonzero points. A customer's estimate has
 // mass only on the days its invoices were paid, so n paid invoices need at most n points,
-// where the dense support of MinDelay..MaxDelay is 456 days (3.6 KB): dense, the customers
-// of twice the large synthetic company (206,708) held 0.75 GB in the fitted model, and as
-// much again in the forecast's per-customer cache. dense restores the Dist bit for bit.
+// where the dense support of MinDelay..MaxDelay is 456 days (3.6 KB): kept dense, the
+// customers of twice the large synthetic company (206,708) held 0.75 GB in the fitted
+// model, and the forecast's per-customer cache as much again. dense restores the Dist bit
+// for bit.
 type sparseDist struct {
 	at      []int32 // index into P (day - Min), ascending
 	p       []float64
@@ -275,8 +276,8 @@ var ErrNoHistory = errors.New("collections: no payment history before the as-of 
 //
 //   - the population days-late distribution f_pop: KaplanMeier of every undisputed invoice
 //     (paid: days late = paid - due; unpaid: censored at as-of - due);
-//   - per customer, its own KaplanMeier completed with the population tail (Dist.Complete),
-//     weighted by credibility in Model.CustomerDist;
+//   - per customer with a paid invoice, its own KaplanMeier, completed with the population
+//     tail (Dist.Complete) and weighted by credibility when Model.CustomerDist asks;
 //   - the credibility constant K: Options.K, or ChooseK's cross-validated choice;
 //   - the disputed, remainder and order-to-invoice lag distributions (see Model);
 //   - for bookings: the amount-weighted terms distribution (BookingTerms) and the
@@ -491,7 +492,7 @@ func (m *Model) Credibility(n int) float64 {
 //	f_c = Z * KM_c + (1 - Z) * f_pop,   Z = n_c / (n_c + K)
 //
 // with KM_c the customer's own Kaplan-Meier (completed after its last observation by the
-// population tail) and n_c its paid invoices. A customer without history gets f_pop.
+// population tail) and n_c its paid invoices. A customer without a paid invoice gets f_pop.
 func (m *Model) CustomerDist(customer string) Dist {
 	n := len(m.Population.P)
 	return m.customerDist(customer, make([]float64, n), make([]float64, n), make([]float64, n))
