@@ -329,3 +329,51 @@ func TestCustomers_Ties(t *testing.T) {
 		t.Errorf("customers (key, primary, accounts):\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestOrderMatches_DuplicateOfEarliest: an order repeated three times duplicates the
+// earliest, across the day the epoch gains a digit (2001-09-09: the key compared the epoch
+// as text, so 1000080000 sorted before 999820800 and the 2001-09-12 order duplicated the
+// 2001-09-10 one), and two earlier twins on one date go to the lower order id.
+func TestOrderMatches_DuplicateOfEarliest(t *testing.T) {
+	ctx := context.Background()
+	_, conn := mustConn(t)
+	mustExec(t, conn,
+		`create table reconcile_settings as select 10 as order_match_days, 7 as duplicate_order_days`,
+		`create table sales_orders as select * from (values
+			('S3', 'C1', date '2001-09-12', 100.0, 'USD', null::varchar),
+			('S2', 'C1', date '2001-09-10', 100.0, 'USD', null),
+			('S1', 'C1', date '2001-09-07', 100.0, 'USD', null),
+			('T3', 'C2', date '2024-03-05', 50.0, 'EUR', null),
+			('T2', 'C2', date '2024-03-01', 50.0, 'EUR', null),
+			('T1', 'C2', date '2024-03-01', 50.0, 'EUR', null))
+			t(order_id, customer_id, order_date, amount, currency, opportunity_id)`,
+		`create table sales_order_lines as select order_id, 'P1' as product_id, 1 as quantity, amount as unit_price
+			from sales_orders`,
+		`create table opportunities (opportunity_id varchar, account_id varchar, close_date date, amount decimal(18,2),
+			currency varchar, is_won boolean)`,
+		`create table opportunity_lines (opportunity_id varchar, product_id varchar, quantity integer)`,
+		`create table customers (erp_customer_id varchar, account_ids varchar[])`,
+		`create table account_matches (erp_customer_id varchar, crm_account_id varchar, decision varchar)`,
+		"create table order_matches as\n"+modelSQL(t, "marts/order_matches.sql"),
+	)
+	rows, err := conn.QueryContext(ctx, `select order_id, coalesce(duplicate_of_order_id, '') from order_matches order by 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id, dup string
+		if err := rows.Scan(&id, &dup); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, id+"->"+dup)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"S1->", "S2->S1", "S3->S1", "T1->", "T2->T1", "T3->T1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("duplicates:\n got %v\nwant %v", got, want)
+	}
+}

@@ -47,10 +47,11 @@ orders as (
     left join order_lines l on l.order_id = o.order_id
 ),
 repeats as (
-    -- every earlier twin of an order; the earliest is the one it duplicates
+    -- every earlier twin of an order; the earliest is the one it duplicates (ties on the date
+    -- to the lower order id: a struct compares field by field, dates as dates)
     select
         b.order_id,
-        arg_min(a.order_id, [epoch(a.order_date)::varchar, a.order_id]) as duplicate_of_order_id
+        arg_min(a.order_id, (a.order_date, a.order_id)) as duplicate_of_order_id
     from orders a
     join orders b
       on b.customer_id = a.customer_id
