@@ -377,3 +377,52 @@ func TestOrderMatches_DuplicateOfEarliest(t *testing.T) {
 		t.Errorf("duplicates:\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestFcDealSupply_OnePlantsStock: a line's available and safety stock come from one plant,
+// the first of the chain (serving-plants rule, most frequent plant for the product, for the
+// country, most stock) that has an inventory row for the product, even when a quantity is
+// null there. O1's rule plant R has 5 available and no safety stock: not short (the old
+// query took the safety stock of the next plant, B's 10, and called it short); it is
+// uncovered (5 < 8). O2's product has no row at R: plant B's 5 available, 10 safety stock.
+func TestFcDealSupply_OnePlantsStock(t *testing.T) {
+	ctx := context.Background()
+	_, conn := mustConn(t)
+	mustExec(t, conn,
+		`create temp table fc_deal as select * from (values ('O1', 'A1', 'C1'), ('O2', 'A1', 'C1'))
+			t(opportunity_id, account_id, customer_id)`,
+		`create temp table fc_open_ids as select opportunity_id from fc_deal`,
+		`create temp table fc_serving_plants as select 'DE' as country, 'R' as plant, null::varchar as fallback_plant`,
+		`create table accounts as select 'A1' as account_id, 'DE' as country`,
+		`create table erp_customers as select 'C1' as customer_id, 'DE' as country`,
+		`create table sales_orders as select 'S1' as order_id, 'C1' as customer_id`,
+		`create table sales_order_lines as select * from (values ('S1', 'P1', 'B'), ('S1', 'P2', 'B')) t(order_id, product_id, plant)`,
+		`create table inventory as select * from (values
+			('P1', 'R', 5, null::integer), ('P1', 'B', 50, 10), ('P2', 'B', 5, 10))
+			t(product_id, plant, available_qty, safety_stock_qty)`,
+		`create table opportunity_lines as select * from (values
+			('L1', 'O1', 'P1', 100.0, 100.0, 8), ('L2', 'O2', 'P2', 100.0, 100.0, 1))
+			t(line_id, opportunity_id, product_id, list_price, unit_price, quantity)`,
+		"create temp table fc_deal_supply as\n"+modelSQL(t, "features/fc_deal_supply.sql"),
+	)
+	rows, err := conn.QueryContext(ctx, `select opportunity_id, short_share, uncovered_share from fc_deal_supply order by 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id string
+		var short, uncovered float64
+		if err := rows.Scan(&id, &short, &uncovered); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s short %g uncovered %g", id, short, uncovered))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"O1 short 0 uncovered 1", "O2 short 1 uncovered 0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("supply shares:\n got %v\nwant %v", got, want)
+	}
+}

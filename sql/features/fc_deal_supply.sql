@@ -12,8 +12,9 @@
 -- when that mart exists: the country's plant, or its fallback plant for products the plant
 -- does not stock), else the most frequent plant on past sales-order lines of the same
 -- product to customers in the country, else the most frequent plant for that country,
--- else the plant with the most available stock of the product (both its available and its
--- safety stock). Most frequent: on the most order lines. Ties go to the first plant by name
+-- else the plant with the most available stock of the product. The first of these plants
+-- that stocks the product (has an inventory row) gives both the available and the safety
+-- stock. Most frequent: on the most order lines. Ties go to the first plant by name
 -- (mode() and arg_max left them to the order DuckDB's parallel aggregation met the rows in,
 -- which can change between runs). For the rule the country is the ERP
 -- customer's (fc_deal.customer_id), else the account's; for the past order lines it is the
@@ -75,8 +76,17 @@ line_supply as (
         l.opportunity_id,
         l.quantity,
         l.list_value,
-        coalesce(ir.available_qty, ip.available_qty, ic.available_qty, ia.available_qty) as available_qty,
-        coalesce(ir.safety_stock_qty, ip.safety_stock_qty, ic.safety_stock_qty, ia.safety_stock_qty) as safety_stock_qty
+        -- both quantities from the first plant in the chain that stocks the product (has an
+        -- inventory row), even when one of them is null there: a null safety stock at the
+        -- rule's plant is not another plant's
+        case when ir.product_id is not null then ir.available_qty
+             when ip.product_id is not null then ip.available_qty
+             when ic.product_id is not null then ic.available_qty
+             else ia.available_qty end as available_qty,
+        case when ir.product_id is not null then ir.safety_stock_qty
+             when ip.product_id is not null then ip.safety_stock_qty
+             when ic.product_id is not null then ic.safety_stock_qty
+             else ia.safety_stock_qty end as safety_stock_qty
     from open_lines l
     left join plant_by_country_product pcp on pcp.country = l.account_country and pcp.product_id = l.product_id
     left join plant_by_country pc on pc.country = l.account_country
@@ -86,7 +96,7 @@ line_supply as (
     left join inventory ic on ic.product_id = l.product_id and ic.plant = pc.plant
     left join (
         -- the plant with the most stock of the product, a tie to the first plant by name
-        select product_id, available_qty, safety_stock_qty
+        select product_id, plant, available_qty, safety_stock_qty
         from inventory
         where available_qty is not null
         qualify row_number() over (partition by product_id order by available_qty desc, plant) = 1
