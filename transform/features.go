@@ -28,6 +28,9 @@ type SnapshotData struct {
 	Outcomes  []forecast.Outcome  // every opportunity, ordered by id
 	// Sources says which optional inputs were used, for the run's metadata.
 	Sources map[string]string
+	// Seconds is the wall time of each step, for finding the slow one: each feature table
+	// by name, "snapshots" (the chunked snapshot query) and "outcomes".
+	Seconds map[string]float64
 }
 
 // Snapshots reconstructs, for every date, the opportunities open at 00:00 UTC of that date
@@ -49,7 +52,8 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		return nil, err
 	}
 	defer conn.Close()
-	out := &SnapshotData{Sources: map[string]string{}}
+	out := &SnapshotData{Sources: map[string]string{}, Seconds: map[string]float64{}}
+	timed := func(step string, t0 time.Time) { out.Seconds[step] += time.Since(t0).Seconds() }
 
 	exec := func(what, q string, args ...any) error {
 		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
@@ -129,9 +133,11 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		if err != nil {
 			return nil, err
 		}
+		t0 := time.Now()
 		if err := exec(name, "create or replace temp table "+name+" as\n"+q); err != nil {
 			return nil, err
 		}
+		timed(name, t0)
 	}
 	if w.SnapshotMemoryLimit != "" {
 		var prev string
@@ -147,6 +153,7 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 	// sampled at large scale holds a fraction of them), then every deal's outcome and, for
 	// the deals snapshotted, the attributes every snapshot of the deal shares.
 	deals := map[string]*forecast.Deal{}
+	t0 := time.Now()
 	if len(dates) > 0 {
 		// The snapshot query runs over chunks of consecutive dates of at most
 		// snapshotChunkRows (deal, date) rows each, so DuckDB's working memory (the history
@@ -170,6 +177,7 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 			}
 		}
 	}
+	timed("snapshots", t0)
 	// The outcomes read fc_deal and fc_deal_supply only: the other feature tables (the
 	// history of every deal open at some date above all) are dropped first, so DuckDB does
 	// not hold them while it sorts a row per opportunity beside the Go heap's snapshots
@@ -180,9 +188,11 @@ func (w *Warehouse) Snapshots(ctx context.Context, dates []SnapshotDate) (*Snaps
 		}
 	}
 	accountCreated := map[*forecast.Deal]int64{}
+	t0 = time.Now()
 	if out.Outcomes, err = readOutcomes(ctx, conn, deals, accountCreated, outcomeChunkRows); err != nil {
 		return nil, err
 	}
+	timed("outcomes", t0)
 	// Tenure: snapshot date - account created date, in days (0 without a created date, as
 	// the null of the SQL difference was read before).
 	for i := range out.Snapshots {

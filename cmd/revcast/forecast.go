@@ -1,14 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime/debug"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -135,11 +138,13 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 		model = reused.Model
 		m.Logger.Info("reused forecast model", "fitted_by_run", reused.RunID, "fitted_as_of", model.AsOf.String(),
 			"refit_days", cfg.Forecast.RefitDays, "open_rows", len(data.Snapshots), "seconds", since(t))
+		logFeatureSeconds(m, data)
 	} else {
 		if data, dates, sampleMod, err = w.TrainingSnapshots(ctx, asOf, 730); err != nil {
 			return nil, err
 		}
 		m.Logger.Info("built forecast snapshots", "dates", len(dates), "rows", len(data.Snapshots), "sample_mod", max(sampleMod, 1), "seconds", since(t))
+		logFeatureSeconds(m, data)
 
 		t = time.Now()
 		model, err = forecast.Fit(data.Snapshots, data.Outcomes, asOf, opts)
@@ -254,6 +259,18 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	}
 	m.Logger.Info("saved forecast", "run_id", run.RunID, "as_of", asOf.String(), "seconds", since(start))
 	return &forecastOutcome{RunID: run.RunID, AsOf: asOf, Model: model, Result: res, Collections: cf, Timeseries: ts, Elapsed: time.Since(start)}, nil
+}
+
+// logFeatureSeconds logs, at debug level, the time of each step of the snapshot build
+// (transform.SnapshotData.Seconds), slowest first.
+func logFeatureSeconds(m *Main, data *transform.SnapshotData) {
+	steps := slices.Collect(maps.Keys(data.Seconds))
+	slices.SortFunc(steps, func(a, b string) int { return cmp.Compare(data.Seconds[b], data.Seconds[a]) })
+	args := make([]any, 0, 2*len(steps))
+	for _, s := range steps {
+		args = append(args, s, round(data.Seconds[s], 2))
+	}
+	m.Logger.Debug("forecast snapshot steps (seconds)", args...)
 }
 
 // The forecast's memory budget, for the design's 2 GiB peak of a whole run at large scale
