@@ -1,14 +1,33 @@
 package transform
 
 import (
-	"strings"
-
 	"context"
-	"github.com/revcast/revcast/models/forecast"
+	"database/sql"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/revcast/revcast/models/forecast"
 )
+
+// tempConn opens a fresh warehouse and one connection to it (temp tables live on it),
+// closed when the test ends.
+func tempConn(t *testing.T) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	w, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
 
 // TestSnapshotChunks_CountsOpenDeals: the running-sum count of open deals per date equals
 // the count of a join of every deal with every date, for deals created and closed on,
@@ -16,16 +35,7 @@ import (
 // samples.
 func TestSnapshotChunks_CountsOpenDeals(t *testing.T) {
 	ctx := context.Background()
-	w, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := tempConn(t)
 	if _, err := conn.ExecContext(ctx, `
 		create temp table fc_dates_all as
 		select * from (values (date '1970-01-11', 10, 1), (date '1970-01-13', 12, 1), (date '1970-01-16', 15, 1),
@@ -85,16 +95,7 @@ func TestSnapshotChunks_CountsOpenDeals(t *testing.T) {
 // fc_deal_supply is an error that says so.
 func TestReadOutcomes_Pages(t *testing.T) {
 	ctx := context.Background()
-	w, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := tempConn(t)
 	if _, err := conn.ExecContext(ctx, `
 		create temp table fc_deal as
 		select 'o' || ((i * 7919) % 300000) as opportunity_id, 20000 + i % 50 as created_day,

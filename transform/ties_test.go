@@ -53,6 +53,28 @@ func mustConn(t *testing.T) (*transform.Warehouse, *sql.Conn) {
 	return w, conn
 }
 
+// queryStrings runs q, whose rows are one string each, and returns them in order.
+func queryStrings(t *testing.T, conn *sql.Conn, q string) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestSnapshots_Ties runs transform.Warehouse.Snapshots over a tiny CRM and ERP with ties in
 // every "pick one" of the forecast's features:
 //   - history rows of one opportunity at one valid_from (fc_history, fc_snapshots): the
@@ -217,7 +239,6 @@ func TestRenewalInput_HistoryTie(t *testing.T) {
 // counts as 1970-01-01), then the lowest id; the other claimants, unlike the anchor (no
 // match_pairs row between them), go to review.
 func TestAccountMatches_AnchorTie(t *testing.T) {
-	ctx := context.Background()
 	_, conn := mustConn(t)
 	// E01-E12: accounts Enn-b and Enn-a score 9 and were created the same day: Enn-a (the
 	// lower id). Twelve of them: the rows reach the aggregate in the order of a window's
@@ -249,22 +270,7 @@ func TestAccountMatches_AnchorTie(t *testing.T) {
 		from (values `+strings.Join(pairs, ", ")+`) t(left_id, right_id, score)`,
 		"create table account_matches as\n"+modelSQL(t, "core/account_matches.sql"),
 	)
-	rows, err := conn.QueryContext(ctx, `select crm_account_id from account_matches where decision = 'auto' order by 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := queryStrings(t, conn, `select crm_account_id from account_matches where decision = 'auto' order by 1`)
 	if !slices.Equal(got, want) {
 		t.Errorf("auto matches (the anchors):\n got %v\nwant %v", got, want)
 	}
@@ -274,7 +280,6 @@ func TestAccountMatches_AnchorTie(t *testing.T) {
 // joins the oldest of them (then the lowest id), and a customer's primary account is its
 // oldest (a missing created date counts as 1970-01-01), then the lowest id.
 func TestCustomers_Ties(t *testing.T) {
-	ctx := context.Background()
 	_, conn := mustConn(t)
 	mustExec(t, conn,
 		`create table accounts as select account_id, created_date, 'name ' || account_id as account_name, 'DE' as country,
@@ -301,22 +306,7 @@ func TestCustomers_Ties(t *testing.T) {
 			t(crm_account_id, duplicate_of_account_id, score, decision)`,
 		"create table customers as\n"+modelSQL(t, "core/customers.sql"),
 	)
-	rows, err := conn.QueryContext(ctx, `select customer_key, primary_account_id, account_ids::varchar from customers order by 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var key, primary, ids string
-		if err := rows.Scan(&key, &primary, &ids); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, key+" "+primary+" "+ids)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := queryStrings(t, conn, `select concat_ws(' ', customer_key, primary_account_id, account_ids::varchar) from customers order by customer_key`)
 	want := []string{
 		"C1 P1 [P1, P2, P3]",
 		"C2 Q2 [Q1, Q2]",
@@ -335,7 +325,6 @@ func TestCustomers_Ties(t *testing.T) {
 // as text, so 1000080000 sorted before 999820800 and the 2001-09-12 order duplicated the
 // 2001-09-10 one), and two earlier twins on one date go to the lower order id.
 func TestOrderMatches_DuplicateOfEarliest(t *testing.T) {
-	ctx := context.Background()
 	_, conn := mustConn(t)
 	mustExec(t, conn,
 		`create table reconcile_settings as select 10 as order_match_days, 7 as duplicate_order_days`,
@@ -356,22 +345,7 @@ func TestOrderMatches_DuplicateOfEarliest(t *testing.T) {
 		`create table account_matches (erp_customer_id varchar, crm_account_id varchar, decision varchar)`,
 		"create table order_matches as\n"+modelSQL(t, "marts/order_matches.sql"),
 	)
-	rows, err := conn.QueryContext(ctx, `select order_id, coalesce(duplicate_of_order_id, '') from order_matches order by 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var id, dup string
-		if err := rows.Scan(&id, &dup); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, id+"->"+dup)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := queryStrings(t, conn, `select order_id || '->' || coalesce(duplicate_of_order_id, '') from order_matches order by order_id`)
 	want := []string{"S1->", "S2->S1", "S3->S1", "T1->", "T2->T1", "T3->T1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("duplicates:\n got %v\nwant %v", got, want)
@@ -385,7 +359,6 @@ func TestOrderMatches_DuplicateOfEarliest(t *testing.T) {
 // query took the safety stock of the next plant, B's 10, and called it short); it is
 // uncovered (5 < 8). O2's product has no row at R: plant B's 5 available, 10 safety stock.
 func TestFcDealSupply_OnePlantsStock(t *testing.T) {
-	ctx := context.Background()
 	_, conn := mustConn(t)
 	mustExec(t, conn,
 		`create temp table fc_deal as select * from (values ('O1', 'A1', 'C1'), ('O2', 'A1', 'C1'))
@@ -404,24 +377,9 @@ func TestFcDealSupply_OnePlantsStock(t *testing.T) {
 			t(line_id, opportunity_id, product_id, list_price, unit_price, quantity)`,
 		"create temp table fc_deal_supply as\n"+modelSQL(t, "features/fc_deal_supply.sql"),
 	)
-	rows, err := conn.QueryContext(ctx, `select opportunity_id, short_share, uncovered_share from fc_deal_supply order by 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var id string
-		var short, uncovered float64
-		if err := rows.Scan(&id, &short, &uncovered); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, fmt.Sprintf("%s short %g uncovered %g", id, short, uncovered))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"O1 short 0 uncovered 1", "O2 short 1 uncovered 0"}
+	got := queryStrings(t, conn, `select format('{} short {} uncovered {}', opportunity_id, short_share, uncovered_share)
+		from fc_deal_supply order by opportunity_id`)
+	want := []string{"O1 short 0.0 uncovered 1.0", "O2 short 1.0 uncovered 0.0"}
 	if !slices.Equal(got, want) {
 		t.Errorf("supply shares:\n got %v\nwant %v", got, want)
 	}
