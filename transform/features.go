@@ -37,10 +37,10 @@ type SnapshotData struct {
 // as they were then (sql/features/fc_snapshots.sql: state, events and days per stage from
 // opportunity_history; track records, payments and receivables dated before the day), and
 // reads every opportunity's outcome. The queries run on one connection as temp tables
-// (fc_dates, fc_stage, fc_deal, fc_history, ...: featureTables; fc_outcomes), so a read-only warehouse
-// works too. History and stock are read for the deals open at some date only
-// (fc_open_ids): a single date (the nightly forecast that reuses its model) needs a
-// fraction of the CRM's.
+// (fc_dates, fc_stage, fc_deal, fc_history, ...: featureTables; fc_outcomes), so a
+// read-only warehouse works too. History and stock are read for the deals open at some
+// date only (fc_open_ids): a single date (the nightly forecast that reuses its model)
+// needs a fraction of the CRM's.
 //
 // Optional inputs: the golden record (customers, else account_matches) maps accounts to
 // ERP customers, and serving_plants says which plant ships to a country; without them the
