@@ -9,7 +9,9 @@
 #   extraction end to end  extract/salesforce  BenchmarkExtractOpportunity  200k records from the sandbox over loopback
 #   Parquet write          extract             BenchmarkLandParquet  200k opportunity rows into a zstd part, rows/s, MB/s of Arrow
 #   golden record          transform           BenchmarkGoldenRecord match models over ~25k accounts, accounts/s
-#   Monte Carlo            models/pipeline     BenchmarkDistribute/1Mdeals/1000sims
+#   Monte Carlo            models/pipeline     BenchmarkDistribute/1Mdeals/1000sims (2,264 groups) and
+#                                              BenchmarkDistributeManyGroups (the large nightly's shape:
+#                                              125k deals x 8 periods, 48,928 groups, 2,000 worlds)
 #   logistic fit           models/winprob      BenchmarkFit (100k x 20, 1M x 30, 1M x 30 ill-conditioned)
 #   ETS fit                models/timeseries   BenchmarkETSFit (100 M3 monthly series, 100 synthetic); the
 #                          M3 case skips when the datasets are absent (REVCAST_DATASETS)
@@ -38,6 +40,7 @@ benches=(
   ./extract '^BenchmarkLandParquet$'
   ./transform '^BenchmarkGoldenRecord$'
   ./models/pipeline '^BenchmarkDistribute$/^1Mdeals$/^1000sims$'
+  ./models/pipeline '^BenchmarkDistributeManyGroups$'
   ./models/winprob '^BenchmarkFit$'
   ./models/timeseries '^BenchmarkETSFit$'
 )

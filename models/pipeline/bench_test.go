@@ -70,3 +70,38 @@ func BenchmarkPlan(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDistributeManyGroups is the shape of the large company's bookings forecast:
+// 125k open deals in 8 overlapping periods (1M rows), 6,000 owners, so some 48k (period,
+// segment) groups, and 2,000 worlds (forecast.Forecast's Sims at 1M rows). With that many
+// groups the binning of the simulated totals, not the draws, is what the group count costs.
+func BenchmarkDistributeManyGroups(b *testing.B) {
+	const owners, periods, open = 6000, 8, 125_000
+	r := rand.New(rand.NewPCG(2, 2))
+	segs := make(map[string][]Segment, owners*10)
+	for o := range owners {
+		for f := range 10 {
+			segs[fmt.Sprint(o*10+f)] = []Segment{{"total", "all"}, {"region", fmt.Sprintf("region%d", o%5)},
+				{"team", fmt.Sprintf("team%03d", o%100)}, {"owner", fmt.Sprintf("owner%04d", o)}, {"family", fmt.Sprintf("family%d", f)}}
+		}
+	}
+	deals := make([]Deal, 0, open*periods)
+	for i := range open {
+		seg := fmt.Sprint(r.IntN(owners * 10))
+		amount, pwin := math.Round(math.Exp(9+r.NormFloat64())), 0.6*r.Float64()
+		for p := range periods {
+			deals = append(deals, Deal{ID: fmt.Sprint(i), Period: fmt.Sprintf("P%d", p), Segment: seg, Amount: amount,
+				PWin: pwin, PInPeriod: r.Float64() / periods, SupplyFactor: 1, CreditFactor: 1})
+		}
+	}
+	segOf := func(d Deal) []Segment { return segs[d.Segment] }
+	b.ResetTimer()
+	var rs []Result
+	for i := 0; i < b.N; i++ {
+		var err error
+		if rs, err = Distribute(deals, segOf, Options{Sims: 2000, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(rs)), "groups")
+}
