@@ -23,7 +23,7 @@ const companySeed = 7
 
 // companyTables are the core tables the collections and renewal inputs read.
 var companyTables = map[string]bool{
-	"fx_rates": true, "accounts": true, "erp_customers": true, "products": true, "opportunities": true,
+	"fx_rates": true, "fx_rates_daily": true, "accounts": true, "erp_customers": true, "products": true, "opportunities": true,
 	"opportunity_lines": true, "opportunity_history": true, "sales_orders": true, "invoices": true,
 	"payments": true, "ar_open_items": true, "contracts": true, "cases": true,
 }

@@ -42,7 +42,7 @@ package transform
 // reads it too, holds that table's tombstones: a new tombstone recomputes the partitions
 // of the records whose last record-key column, as text, is its key. A generated view's
 // record key is its table's key in the canonical contract. Changes to inputs not listed
-// (fx_rates, meta.settings, small lookup tables) rebuild the model in full.
+// (fx_rates_daily, meta.settings, small lookup tables) rebuild the model in full.
 
 import (
 	"context"

@@ -2,7 +2,7 @@
 -- grain: one row per open item
 -- key: item_id
 -- incremental: item_id = staging.files__ar_open_items, staging.sap__ar_open_items, staging.netsuite__ar_open_items
--- sources: staging.files__ar_open_items, staging.sap__ar_open_items, staging.netsuite__ar_open_items, fx_rates
+-- sources: staging.files__ar_open_items, staging.sap__ar_open_items, staging.netsuite__ar_open_items, fx_rates_daily
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -28,4 +28,4 @@ select
     s._source as source,
     s.item_id as source_id
 from unioned s
-asof left join fx_rates fx on fx.currency = s.currency and coalesce(s.posting_date, s.due_date) >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(coalesce(s.posting_date, s.due_date) as date), (select max(rate_date) from fx_rates_daily))

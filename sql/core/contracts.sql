@@ -2,7 +2,7 @@
 -- grain: one row per contract term
 -- key: contract_id
 -- incremental: contract_id = staging.files__contracts, staging.salesforce__contract
--- sources: staging.files__contracts, staging.salesforce__contract, fx_rates
+-- sources: staging.files__contracts, staging.salesforce__contract, fx_rates_daily
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -27,4 +27,4 @@ select
     s._source as source,
     s.contract_id as source_id
 from unioned s
-asof left join fx_rates fx on fx.currency = s.currency and s.start_date >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(s.start_date as date), (select max(rate_date) from fx_rates_daily))

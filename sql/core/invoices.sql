@@ -2,7 +2,7 @@
 -- grain: one row per billing document
 -- key: invoice_id
 -- incremental: invoice_id = staging.files__invoices, staging.sap__invoices, staging.netsuite__invoices
--- sources: staging.files__invoices, staging.sap__invoices, staging.netsuite__invoices, fx_rates
+-- sources: staging.files__invoices, staging.sap__invoices, staging.netsuite__invoices, fx_rates_daily
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -26,4 +26,4 @@ select
     s._source as source,
     s.invoice_id as source_id
 from unioned s
-asof left join fx_rates fx on fx.currency = s.currency and s.invoice_date >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(s.invoice_date as date), (select max(rate_date) from fx_rates_daily))

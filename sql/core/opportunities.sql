@@ -2,7 +2,7 @@
 -- grain: one row per opportunity
 -- key: opportunity_id
 -- incremental: opportunity_id = staging.files__opportunities, staging.salesforce__opportunity, staging.hubspot__deals, staging.dynamics__opportunities
--- sources: staging.files__opportunities, staging.salesforce__opportunity, staging.hubspot__deals, staging.dynamics__opportunities, fx_rates
+-- sources: staging.files__opportunities, staging.salesforce__opportunity, staging.hubspot__deals, staging.dynamics__opportunities, fx_rates_daily
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -37,4 +37,4 @@ select
     s._source as source,
     s.opportunity_id as source_id
 from unioned s
-asof left join fx_rates fx on fx.currency = s.currency and s.close_date >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(s.close_date as date), (select max(rate_date) from fx_rates_daily))

@@ -2,7 +2,7 @@
 -- grain: one row per opportunity state
 -- key: history_id
 -- incremental: opportunity_id = staging.files__opportunity_history, staging.salesforce__opportunity_history, opportunities
--- sources: staging.files__opportunity_history, staging.salesforce__opportunity_history, opportunities, fx_rates
+-- sources: staging.files__opportunity_history, staging.salesforce__opportunity_history, opportunities, fx_rates_daily
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -26,4 +26,4 @@ select
     s.history_id as source_id
 from unioned s
 left join opportunities o on o.opportunity_id = s.opportunity_id
-asof left join fx_rates fx on fx.currency = o.currency and cast(s.valid_from as date) >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = o.currency and fx.rate_date = least(cast(s.valid_from as date), (select max(rate_date) from fx_rates_daily))

@@ -2,7 +2,7 @@
 -- grain: one row per line item
 -- key: line_id
 -- incremental: opportunity_id = staging.files__opportunity_lines, staging.salesforce__opportunity_line_item, opportunities
--- sources: staging.files__opportunity_lines, staging.salesforce__opportunity_line_item, opportunities, fx_rates
+-- sources: staging.files__opportunity_lines, staging.salesforce__opportunity_line_item, opportunities, fx_rates_daily
 -- Every CRM's staging model has exactly the canonical columns; a company usually runs one
 -- CRM per business unit, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -25,4 +25,4 @@ select
     s.line_id as source_id
 from unioned s
 left join opportunities o on o.opportunity_id = s.opportunity_id
-asof left join fx_rates fx on fx.currency = s.currency and coalesce(o.close_date, date '9999-12-31') >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(coalesce(o.close_date, date '9999-12-31') as date), (select max(rate_date) from fx_rates_daily))

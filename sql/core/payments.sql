@@ -2,7 +2,7 @@
 -- grain: one row per payment
 -- key: payment_id
 -- incremental: payment_id = staging.files__payments, staging.sap__payments, staging.netsuite__payments
--- sources: staging.files__payments, staging.sap__payments, staging.netsuite__payments, fx_rates
+-- sources: staging.files__payments, staging.sap__payments, staging.netsuite__payments, fx_rates_daily
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -24,4 +24,4 @@ select
     s._source as source,
     s.payment_id as source_id
 from unioned s
-asof left join fx_rates fx on fx.currency = s.currency and s.payment_date >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(s.payment_date as date), (select max(rate_date) from fx_rates_daily))

@@ -2,7 +2,7 @@
 -- grain: one row per order item
 -- key: line_id
 -- incremental: order_id = staging.files__sales_order_lines, staging.sap__sales_order_lines, staging.netsuite__sales_order_lines, sales_orders
--- sources: staging.files__sales_order_lines, staging.sap__sales_order_lines, staging.netsuite__sales_order_lines, sales_orders, fx_rates
+-- sources: staging.files__sales_order_lines, staging.sap__sales_order_lines, staging.netsuite__sales_order_lines, sales_orders, fx_rates_daily
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -30,4 +30,4 @@ select
     s.line_id as source_id
 from unioned s
 left join sales_orders o on o.order_id = s.order_id
-asof left join fx_rates fx on fx.currency = s.currency and coalesce(o.order_date, date '9999-12-31') >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(coalesce(o.order_date, date '9999-12-31') as date), (select max(rate_date) from fx_rates_daily))

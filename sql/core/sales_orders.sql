@@ -2,7 +2,7 @@
 -- grain: one row per sales order
 -- key: order_id
 -- incremental: order_id = staging.files__sales_orders, staging.sap__sales_orders, staging.netsuite__sales_orders
--- sources: staging.files__sales_orders, staging.sap__sales_orders, staging.netsuite__sales_orders, fx_rates
+-- sources: staging.files__sales_orders, staging.sap__sales_orders, staging.netsuite__sales_orders, fx_rates_daily
 -- Every ERP's staging model has exactly the canonical columns; a company runs one ERP per
 -- legal entity, so their records are disjoint and a union is the whole picture.
 with unioned as (
@@ -29,4 +29,4 @@ select
     s._source as source,
     s.order_id as source_id
 from unioned s
-asof left join fx_rates fx on fx.currency = s.currency and s.order_date >= fx.rate_date
+left join fx_rates_daily fx on fx.currency = s.currency and fx.rate_date = least(cast(s.order_date as date), (select max(rate_date) from fx_rates_daily))

@@ -1,7 +1,7 @@
 -- reconciliation_variances: where CRM and ERP disagree between "Closed Won" and "Paid" — one finding per row with its kind, severity, the records and amounts (base currency) on both sides and a one-line explanation.
 -- grain: one row per finding: a record (deal, order, order line, invoice, payment) and what is wrong with it, or a closed month for the close check
 -- key: variance_id
--- sources: opportunities, opportunity_lines, opportunity_history, sales_orders, sales_order_lines, shipments, invoices, payments, fx_rates, order_matches, customers, reconcile_settings, meta.settings
+-- sources: opportunities, opportunity_lines, opportunity_history, sales_orders, sales_order_lines, shipments, invoices, payments, fx_rates_daily, order_matches, customers, reconcile_settings, meta.settings
 --
 -- kinds (the generator's vocabulary, fixtures.AnomalyKinds, where it has one):
 --   won_without_order          won deal, closed > won_without_order_days ago, no sales order (crm: deal)
@@ -66,8 +66,8 @@ order_rates as (
     from orders o
     join deals d on d.opportunity_id = o.opportunity_id
     cross join settings s
-    asof left join fx_rates fo on fo.currency = o.currency and o.order_date >= fo.rate_date
-    asof left join fx_rates fd on fd.currency = d.currency and o.order_date >= fd.rate_date
+    left join fx_rates_daily fo on fo.currency = o.currency and fo.rate_date = least(cast(o.order_date as date), (select max(rate_date) from fx_rates_daily))
+    left join fx_rates_daily fd on fd.currency = d.currency and fd.rate_date = least(cast(o.order_date as date), (select max(rate_date) from fx_rates_daily))
 ),
 matched_orders as (
     -- orders of a won deal, not duplicates: compared with their deal
