@@ -8,6 +8,7 @@
 -- fc_deal_supply are built for these deals only: the nightly forecast that reuses its model
 -- snapshots one date, whose open deals (large: 124,540 of 994,601) need their history and
 -- stock, not the whole CRM's; a training frame sampled at large scale needs a fraction too.
+-- fc_snapshots joins these deals, not all of fc_deal, with each chunk's dates.
 --
 -- A deal is open at some date of a sample when the first date of that sample after its
 -- creation is not after its close: an as-of join per deal and sample, not a join of every

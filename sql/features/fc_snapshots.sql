@@ -1,7 +1,7 @@
 -- fc_snapshots: what was known about each open opportunity at each snapshot date: stage, timing, history events, owner and account track record, the ERP customer's payment behaviour and stock.
 -- grain: one row per snapshot date per opportunity open at 00:00 UTC of that date
 -- key: snapshot_date, opportunity_id
--- sources: fc_dates, fc_deal, fc_history, fc_stage and the track records fc_owner_record,
+-- sources: fc_dates, fc_deal, fc_open_ids, fc_history, fc_stage and the track records fc_owner_record,
 --   fc_account_record, fc_company_record, fc_bookings, fc_pay, fc_invoice_paid,
 --   fc_invoice_payments, fc_case_count (temp tables built before it)
 --
@@ -27,7 +27,11 @@ with dates as (
 open_deals as (
     select d.snapshot_date, d.day, d.ts, x.opportunity_id
     from dates d
-    join fc_deal x on x.created_t < d.ts and (x.closed_t is null or x.closed_t >= d.ts)
+    -- fc_open_ids holds every deal open at some date (of its sample), so joining only those
+    -- gives the same rows with a fraction of the inequality join's output (large refit: the
+    -- snapshot step 31-32 -> 26 s)
+    join (select opportunity_id, created_t, closed_t from fc_deal semi join fc_open_ids using (opportunity_id)) x
+      on x.created_t < d.ts and (x.closed_t is null or x.closed_t >= d.ts)
     where d.sample_mod <= 1 or hash(x.opportunity_id) % d.sample_mod = 0
 ),
 top_rank as (
