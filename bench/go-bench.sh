@@ -2,7 +2,8 @@
 # Go benchmarks of the hot paths (issue 10), in benchstat format: plain `go test -bench`
 # output (goos/goarch/pkg/cpu headers, -benchmem, COUNT runs of each) written to
 # bench/results/go-bench.txt (OUT). A curated list, not `-bench .`: 206 s with COUNT=6 on
-# 2 cores that other work was also using (build cache warm; a cold build adds the compile).
+# 2 cores that other work was also using (build cache warm; a cold build adds the compile),
+# before BenchmarkDistributeManyGroups, which adds about a minute (6-9 s per run).
 #
 #   page decode -> Arrow   extract/salesforce  BenchmarkDecodePage   2,000-record Opportunity page, records/s, MB/s of JSON
 #                          extract/sap         BenchmarkDecodePage   1,000 sales orders with items, records/s, MB/s of JSON

@@ -21,7 +21,8 @@ var companyAsOf = time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
 
 const companySeed = 7
 
-// companyTables are the core tables the collections and renewal inputs read.
+// companyTables are the core tables the collections and renewal inputs read, and their
+// dependencies (fx_rates_daily).
 var companyTables = map[string]bool{
 	"fx_rates": true, "fx_rates_daily": true, "accounts": true, "erp_customers": true, "products": true, "opportunities": true,
 	"opportunity_lines": true, "opportunity_history": true, "sales_orders": true, "invoices": true,

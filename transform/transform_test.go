@@ -137,8 +137,10 @@ func TestParseModels(t *testing.T) {
 			}
 		}
 	}
-	if pos["fx_rates"] > pos["opportunities"] {
-		t.Errorf("fx_rates must build before opportunities")
+	for _, r := range [][2]string{{"fx_rates", "fx_rates_daily"}, {"fx_rates_daily", "opportunities"}, {"fx_rates_daily", "opportunity_history"}, {"fx_rates_daily", "reconciliation_variances"}} {
+		if pos[r[0]] > pos[r[1]] {
+			t.Errorf("%s must build before %s", r[0], r[1])
+		}
 	}
 }
 

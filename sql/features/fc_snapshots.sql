@@ -27,9 +27,10 @@ with dates as (
 open_deals as (
     select d.snapshot_date, d.day, d.ts, x.opportunity_id
     from dates d
-    -- fc_open_ids holds every deal open at some date (of its sample), so joining only those
-    -- gives the same rows with a fraction of the inequality join's output (large refit: the
-    -- snapshot step 31-32 -> 26 s)
+    -- only the deals of fc_open_ids: state below inner-joins fc_history, which holds those
+    -- deals only, so the rows are the same (and fc_open_ids holds every deal open at some
+    -- date of its sample anyway), with a fraction of the inequality join's output (large
+    -- refit: the snapshot step 31-32 -> 26 s)
     join (select opportunity_id, created_t, closed_t from fc_deal semi join fc_open_ids using (opportunity_id)) x
       on x.created_t < d.ts and (x.closed_t is null or x.closed_t >= d.ts)
     where d.sample_mod <= 1 or hash(x.opportunity_id) % d.sample_mod = 0
