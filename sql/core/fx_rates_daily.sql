@@ -9,10 +9,12 @@
 -- (least() ignores the null; the sort-merge as-of join the warehouse forces,
 -- asof_loop_join_threshold = 0 in transform/warehouse.go, sorted a null after every
 -- date). Rate dates that are not finite (DuckDB's infinity) are left out; dates far from
--- today make the table large, which the data test fx_rate_dates_are_plausible reports. The models join it by equality (a hash join on a table of a few
--- thousand rows per currency) where they joined fx_rates as of each row's date (DuckDB's
--- ASOF join sorts both sides): opportunity_history at large scale, 6.4M rows, built in
--- 2.8 s instead of 5.7 s.
+-- today make the table large, which the data test fx_rate_dates_are_plausible reports.
+--
+-- The models join it by equality (a hash join on a table of a few thousand rows per
+-- currency) where they joined fx_rates as of each row's date (DuckDB's ASOF join sorts
+-- both sides): opportunity_history at large scale, 6.4M rows, built in 2.8 s instead of
+-- 5.7 s.
 with firsts as (
     select currency, min(rate_date) as first_date
     from fx_rates
