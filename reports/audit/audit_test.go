@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,5 +198,28 @@ func TestAppendRefusesTamperedTail(t *testing.T) {
 				t.Fatalf("append after tampering: err = %v, want a refusal naming 'revcast audit verify'", err)
 			}
 		})
+	}
+}
+
+// TestRow_Canonical: the canonical form is encoding/json's encoding of the row as an
+// array, byte for byte (hashes stored by earlier versions must still verify), for plain
+// strings and for every kind encoding/json escapes.
+func TestRow_Canonical(t *testing.T) {
+	at := time.Date(2026, 6, 30, 6, 0, 0, 123456789, time.FixedZone("CEST", 7200))
+	for _, s := range []string{
+		"", "plain text: ok, updated 006000000001234AAA", "quote \" only", `backslash \ only`, "a < b", "a > b", "R & D", "<b>&amp;</b>",
+		"tab\tnewline\ncontrol\x01", "del\x7f", "café ü 日本", "line\u2028separator\u2029", "bad utf-8 \xff\xfe",
+		`{"action":"update","key":"006000000001234AAA","run_id":"20261128T154956Z-b58375"}`,
+	} {
+		r := audit.Row{Seq: 42, At: at, Actor: "revcast", Action: s, Target: "salesforce", RecordKey: "Opportunity:" + s,
+			PayloadSHA256: strings.Repeat("ab", 32), Response: s, SourceRun: "run", Detail: s, PrevHash: strings.Repeat("0", 64)}
+		want, err := json.Marshal([]any{r.Seq, r.At.UTC().Format("2006-01-02T15:04:05.000000Z"), r.Actor, r.Action, r.Target,
+			r.RecordKey, r.PayloadSHA256, r.Response, r.SourceRun, r.Detail, r.PrevHash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Canonical(); string(got) != string(want) {
+			t.Errorf("Canonical with %q:\n got %s\nwant %s", s, got, want)
+		}
 	}
 }
