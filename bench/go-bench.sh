@@ -16,6 +16,8 @@
 #   logistic fit           models/winprob      BenchmarkFit (100k x 20, 1M x 30, 1M x 30 ill-conditioned)
 #   ETS fit                models/timeseries   BenchmarkETSFit (100 M3 monthly series, 100 synthetic); the
 #                          M3 case skips when the datasets are absent (REVCAST_DATASETS)
+#   write-back             reports/writeback   BenchmarkWriteback_FirstRun: 15,000 scored deals written into an
+#                          empty sandbox org over loopback and logged, records/s
 #
 # Compare two commits (benchstat reports medians with confidence intervals and p-values;
 # -count 6 or more gives it enough samples):
@@ -44,6 +46,7 @@ benches=(
   ./models/pipeline '^BenchmarkDistributeManyGroups$'
   ./models/winprob '^BenchmarkFit$'
   ./models/timeseries '^BenchmarkETSFit$'
+  ./reports/writeback '^BenchmarkWriteback_FirstRun$'
 )
 
 mkdir -p "$(dirname "$out")"

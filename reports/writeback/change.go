@@ -28,8 +28,9 @@
 //     the next run, since the diff plans them again).
 //
 // Every attempt's outcome is one writeback_log row and one audit_log row, committed
-// together after the CRM answered the batch: a run cut short leaves a log that holds
-// exactly what the CRM confirmed, and the next run's diff finds the rest.
+// together after the CRM answered the batch (with the answers of the batches that arrived
+// while the one before was logged): a run cut short leaves a log that holds exactly what
+// the CRM confirmed, and the next run's diff finds the rest.
 //
 // With DryRun the run stops after step 4 and the diff is the result: the CRM is only read.
 package writeback

@@ -29,7 +29,8 @@ import (
 // env is a sandbox Salesforce org loaded with a small generated company, on loopback, and
 // a warehouse holding the result tables write-back reads, for that company's deals.
 type env struct {
-	t      *testing.T
+	t      testing.TB
+	scored int // open deals with a score in each forecast run
 	org    *sandbox.SalesforceOrg
 	srv    *httptest.Server
 	db     *sql.DB
@@ -52,10 +53,23 @@ const (
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	c, err := fixtures.Generate(fixtures.Options{Seed: 11, Opportunities: 500})
+	return newCompanyEnv(t, generate(t, 500), nScored)
+}
+
+// generate returns the company of seed 11 with about opportunities deals.
+func generate(t testing.TB, opportunities int) *fixtures.Company {
+	t.Helper()
+	c, err := fixtures.Generate(fixtures.Options{Seed: 11, Opportunities: opportunities})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// newCompanyEnv is newEnv with company c loaded into a new org, scored of its open deals
+// scored.
+func newCompanyEnv(t testing.TB, c *fixtures.Company, scored int) *env {
+	t.Helper()
 	org := sandbox.NewSalesforceOrg(sandbox.SalesforceOptions{})
 	if err := org.LoadCompany(c, nil); err != nil {
 		t.Fatal(err)
@@ -68,18 +82,18 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, org: org, srv: srv, db: db}
+	e := &env{t: t, scored: scored, org: org, srv: srv, db: db}
 
 	var open, won []fixtures.Opportunity
 	for _, o := range c.Opportunities {
 		switch {
-		case !o.IsClosed() && len(open) < nScored:
+		case !o.IsClosed() && len(open) < scored:
 			open = append(open, o)
 		case o.IsWon() && len(won) < nOrders+2:
 			won = append(won, o)
 		}
 	}
-	if len(open) < nScored || len(won) < nOrders+2 {
+	if len(open) < scored || len(won) < nOrders+2 {
 		t.Fatalf("company too small: %d open, %d won", len(open), len(won))
 	}
 	var vals []string
@@ -158,7 +172,7 @@ func (e *env) forecastRun(factor float64) string {
 		select ?, opportunity_id, least(0.95, (0.1 + (row_number() over (order by opportunity_id) % 8) / 10.0) * ?), 0.8,
 			amount_base * 0.4 * ?, '{}'
 		from opportunities where source = 'salesforce' and not is_closed
-		order by opportunity_id limit ?`, run, factor, factor, nScored)
+		order by opportunity_id limit ?`, run, factor, factor, e.scored)
 	return run
 }
 
@@ -738,5 +752,24 @@ func TestWriteback_ConcurrentRequests(t *testing.T) {
 			}
 			mustVerify(t, e.db)
 		})
+	}
+}
+
+// TestWriteback_CheckpointThresholdRestored: a run raises DuckDB's checkpoint_threshold
+// while it logs, and puts the value it found back.
+func TestWriteback_CheckpointThresholdRestored(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`set global checkpoint_threshold = '32MB'`)
+	threshold := func() string {
+		var s string
+		if err := e.db.QueryRow(`select current_setting('checkpoint_threshold')`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := threshold()
+	e.run(policy(writeback.ModeAuto))
+	if got := threshold(); got != before {
+		t.Fatalf("checkpoint_threshold after a run = %q, want %q as before it", got, before)
 	}
 }
