@@ -44,8 +44,9 @@ const (
 )
 
 // Progress receives progress from a Runner; the cmd layer renders it (a terminal bar or
-// log lines). Methods are called from the goroutine running Extract. A nil Progress is
-// fine.
+// log lines). Methods are called from the goroutine running Extract; concurrent Extracts
+// of different sources share one Progress, so implementations must be safe for concurrent
+// use. A nil Progress is fine.
 type Progress interface {
 	// Add reports rows read and written to a part file of source's stream (not yet
 	// committed: a failure may still discard them).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,11 @@ interrupted run is resumed by running it again.`,
 	return cmd
 }
 
-// extract runs the named sources (all when names is empty) one after another.
+// extract runs the named sources (all enabled ones when names is empty) concurrently,
+// each source's streams one after another, and returns their results in config order.
+// Sources are different systems (a CRM, an ERP, export files), so one does not wait for
+// another's round trips; at large scale the ERP's 11 s ran beside the CRM's 60 s instead
+// of after them.
 func (m *Main) extract(ctx context.Context, cfg *Config, names []string, full bool) ([]extract.Result, error) {
 	for _, n := range names {
 		if !slices.ContainsFunc(cfg.Configured, func(s ConfiguredSource) bool { return s.Name == n }) {
@@ -53,20 +58,25 @@ func (m *Main) extract(ctx context.Context, cfg *Config, names []string, full bo
 		Logger:   m.Logger,
 		Progress: m.newProgress(),
 	}
-	var results []extract.Result
-	var errs []error
+	var chosen []ConfiguredSource
 	for _, s := range cfg.Configured {
 		if len(names) > 0 && !slices.Contains(names, s.Name) || len(names) == 0 && !s.Enabled {
 			continue
 		}
-		res, err := runner.Extract(ctx, s.Name, s.Source, extract.ExtractOptions{Full: full})
-		results = append(results, res)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
-		}
-		if ctx.Err() != nil {
-			break
-		}
+		chosen = append(chosen, s)
 	}
+	results := make([]extract.Result, len(chosen))
+	errs := make([]error, len(chosen))
+	var wg sync.WaitGroup
+	for i, s := range chosen {
+		wg.Go(func() {
+			res, err := runner.Extract(ctx, s.Name, s.Source, extract.ExtractOptions{Full: full})
+			results[i] = res
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", s.Name, err)
+			}
+		})
+	}
+	wg.Wait()
 	return results, errors.Join(errs...)
 }
