@@ -754,22 +754,3 @@ func TestWriteback_ConcurrentRequests(t *testing.T) {
 		})
 	}
 }
-
-// TestWriteback_CheckpointThresholdRestored: a run raises DuckDB's checkpoint_threshold
-// while it logs, and puts the value it found back.
-func TestWriteback_CheckpointThresholdRestored(t *testing.T) {
-	e := newEnv(t)
-	e.exec(`set global checkpoint_threshold = '32MB'`)
-	threshold := func() string {
-		var s string
-		if err := e.db.QueryRow(`select current_setting('checkpoint_threshold')`).Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	before := threshold()
-	e.run(policy(writeback.ModeAuto))
-	if got := threshold(); got != before {
-		t.Fatalf("checkpoint_threshold after a run = %q, want %q as before it", got, before)
-	}
-}

@@ -240,11 +240,6 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		if err := EnsureTables(ctx, w.DB); err != nil {
 			return nil, err
 		}
-		restore, err := raiseCheckpointThreshold(ctx, w.DB)
-		if err != nil {
-			return nil, err
-		}
-		defer restore()
 	}
 	in, err := LoadInputs(ctx, w.DB, name)
 	if err != nil {
@@ -434,32 +429,6 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 			ErrRecordsFailed, n, name, first, w.maxAttempts(), w.RunID)
 	}
 	return rep, nil
-}
-
-// logCheckpointThreshold is DuckDB's checkpoint_threshold while a run logs its writes.
-// DuckDB checkpoints whenever the write-ahead log reaches the threshold (default 16 MiB),
-// and a checkpoint costs more than the rows it writes: logging a large first run (563k
-// rows into each of writeback_log and audit_log, ~370 MB of WAL, in 790 commits) spent
-// 10.7 s in commits at 16 MiB and 3.9 s at 256 MiB, plus 0.7 s for the checkpoint at
-// close. Only write-back raises it: with it raised for the whole pipeline, the
-// transform's peak memory grew from 1.28 to 1.64 GB (data waiting for a checkpoint).
-const logCheckpointThreshold = "256MB"
-
-// raiseCheckpointThreshold sets DuckDB's checkpoint_threshold to logCheckpointThreshold
-// and returns the function that puts the previous value back. The setting is the
-// database's, not the connection's: write-back runs alone in a pipeline.
-func raiseCheckpointThreshold(ctx context.Context, db *sql.DB) (func(), error) {
-	var old string
-	if err := db.QueryRowContext(ctx, `select current_setting('checkpoint_threshold')`).Scan(&old); err != nil {
-		return nil, fmt.Errorf("writeback: read checkpoint_threshold: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `set global checkpoint_threshold = '`+logCheckpointThreshold+`'`); err != nil {
-		return nil, fmt.Errorf("writeback: set checkpoint_threshold: %w", err)
-	}
-	return func() {
-		// Best effort: the value is DuckDB's own rendering ("16.0 MiB"), which it parses.
-		db.ExecContext(context.WithoutCancel(ctx), `set global checkpoint_threshold = '`+strings.ReplaceAll(old, "'", "")+`'`)
-	}, nil
 }
 
 func (w *Writer) maxAttempts() int {
