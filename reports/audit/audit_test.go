@@ -223,3 +223,27 @@ func TestRow_Canonical(t *testing.T) {
 		}
 	}
 }
+
+// TestMarshalDetail: details are encoded as encoding/json encodes the map, byte for byte,
+// on the direct path (strings, integers, string lists) and through the fallback.
+func TestMarshalDetail(t *testing.T) {
+	for _, d := range []map[string]any{
+		{"run_id": "20261128T154956Z-b58375", "object": "Opportunity", "key": "006000000001234AAA", "action": "update",
+			"workflow": "opportunities", "kind": "", "reason": "win probability <moved> & \"flags\"", "attempt": 2,
+			"approval_id": int64(-7), "source_ids": []string{"SO-1", "a\\b", "café\n"}},
+		{"b": "x", "a": "y", "a<b": "z", "\u2028": "\xff"},
+		{"empty": []string{}, "none": []string(nil)},
+		{"n": 1 << 62, "m": int64(-1 << 63)},
+		{"f": 0.5, "s": "fallback for a float"},
+		{"nested": map[string]any{"x": 1}, "b": true},
+	} {
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := audit.MarshalDetail(d)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("MarshalDetail(%v):\n got %s (%v)\nwant %s", d, got, err, want)
+		}
+	}
+}
