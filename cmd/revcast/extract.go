@@ -51,19 +51,19 @@ func (m *Main) extract(ctx context.Context, cfg *Config, names []string, full bo
 			return nil, &usageError{fmt.Errorf("--source %q is not in %s", n, cfg.Path)}
 		}
 	}
-	runner := &extract.Runner{
-		DataDir:  cfg.DataPath(),
-		RunID:    revcast.NewRunID(time.Now()),
-		Now:      time.Now,
-		Logger:   m.Logger,
-		Progress: m.newProgress(),
-	}
 	var chosen []ConfiguredSource
 	for _, s := range cfg.Configured {
 		if len(names) > 0 && !slices.Contains(names, s.Name) || len(names) == 0 && !s.Enabled {
 			continue
 		}
 		chosen = append(chosen, s)
+	}
+	runner := &extract.Runner{
+		DataDir:  cfg.DataPath(),
+		RunID:    revcast.NewRunID(time.Now()),
+		Now:      time.Now,
+		Logger:   m.Logger,
+		Progress: m.newProgress(len(chosen)),
 	}
 	results := make([]extract.Result, len(chosen))
 	errs := make([]error, len(chosen))

@@ -17,8 +17,12 @@ import (
 // newProgress returns the extraction progress display: a live bar per stream (rows and
 // rows/s) when stderr is a terminal, and plain log lines otherwise (or with --log-format
 // json), so logs from cron and CI stay readable.
-func (m *Main) newProgress() extract.Progress {
-	if f, ok := m.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) && m.logFormat == "text" {
+//
+// Bars are drawn only when one source is extracted: each bar redraws its terminal line on
+// its own timer, and the bars of sources extracted at the same time would draw over each
+// other, so concurrent sources report in log lines.
+func (m *Main) newProgress(sources int) extract.Progress {
+	if f, ok := m.Stderr.(*os.File); ok && sources <= 1 && isatty.IsTerminal(f.Fd()) && m.logFormat == "text" {
 		return &barProgress{out: f, bars: map[string]*progressbar.ProgressBar{}}
 	}
 	return &logProgress{log: m.Logger, every: 10 * time.Second, last: map[string]time.Time{}, rows: map[string]int64{}}
