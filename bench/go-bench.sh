@@ -5,7 +5,8 @@
 # 2 cores that other work was also using (build cache warm; a cold build adds the compile),
 # before BenchmarkDistributeManyGroups, which adds about a minute (6-9 s per run), and
 # BenchmarkWriteback_FirstRun, which adds another (a 150k-opportunity company is generated
-# and loaded into a sandbox org before each timed run, outside the timer).
+# once per invocation and loaded into a new sandbox org before each timed run, outside the
+# timer).
 #
 #   page decode -> Arrow   extract/salesforce  BenchmarkDecodePage   2,000-record Opportunity page, records/s, MB/s of JSON
 #                          extract/sap         BenchmarkDecodePage   1,000 sales orders with items, records/s, MB/s of JSON

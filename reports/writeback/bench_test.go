@@ -12,6 +12,8 @@ import (
 // warehouse a DuckDB file; reports records written per second. The org runs in the
 // benchmark's process and shares its CPU, as the sandbox does in `make bench`. At large
 // scale a first run writes some 550k records: this is the path that logs their answers.
+// The warehouse is opened with DuckDB's defaults, not transform.Open's settings; its
+// ~10 MB of log stay under either checkpoint threshold.
 func BenchmarkWriteback_FirstRun(b *testing.B) {
 	const scored = 15_000
 	c := generate(b, 150_000)

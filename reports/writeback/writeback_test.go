@@ -690,8 +690,9 @@ func TestWriteback_ConcurrentRequests(t *testing.T) {
 			t.Fatalf("want the quota error, got %v", err)
 		}
 		sent := target.sent()
-		// Sending stops once the quota answer is logged: the requests in flight then (at most
-		// 3 besides it) and those sent while earlier answers were logged (at most 3 more).
+		// Sending stops once the quota answer has arrived: the requests in flight then (at
+		// most 3 besides it), and a margin of 3 for answers that arrive while a log
+		// transaction runs.
 		if len(target.calls) > quotaAt+6 {
 			t.Fatalf("%d requests sent after the quota answered request %d", len(target.calls), quotaAt)
 		}

@@ -960,7 +960,9 @@ type sentBatch struct {
 // updated, a commit), and the sandbox CRM answers a batch in about as much time: logged
 // one by one, a large first run's 2,762 batches cost 34.5 s of CPU to log; grouped,
 // 790 transactions, 25.3 s. A request counts against Requests until the CRM answers it,
-// not until it is logged, so sending goes on while answers are logged.
+// not until it is logged: the slots freed by answers that arrived during a log
+// transaction are refilled right after it, not one per logged batch. (Nothing is sent
+// during a transaction or while waiting for the head's answer.)
 //
 // After a fatal answer (a quota, a cancelled run) no further batch is sent, but the
 // batches already sent are still awaited and logged: the CRM may have applied them. It
