@@ -135,7 +135,7 @@ func (r Row) Canonical() []byte {
 // printable ASCII without a quote, a backslash or one of <, >, & (which encoding/json
 // escapes for HTML) are copied between quotes; any other goes through json.Marshal. Every
 // write-back row hashes eleven strings, almost all plain: json.Marshal of the row as a
-// []any was a fifth of a large write-back's logging CPU.
+// []any was 1.1 of the 25 CPU-s a large first write-back spent logging.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
