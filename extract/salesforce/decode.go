@@ -156,6 +156,39 @@ type page struct {
 	next      string
 }
 
+// peekNext reads a query response's envelope up to its records and returns the
+// nextRecordsUrl when the response says it is not done. Salesforce writes totalSize,
+// done and nextRecordsUrl before records; a response that does not (or is malformed)
+// gives ok false, and decodePage, which reads the whole response, has the last word.
+func peekNext(body []byte) (next string, ok bool) {
+	s := &scanner{b: body}
+	done, seenDone := false, false
+	stop := errors.New("records reached")
+	s.object(func(key []byte) {
+		switch string(key) {
+		case "records":
+			s.abort(stop)
+		case "done":
+			vt, raw, _ := s.value()
+			done, seenDone = vt == jsonBool && raw[0] == 't', vt == jsonBool
+		case "nextRecordsUrl":
+			vt, raw, esc := s.value()
+			if vt == jsonString {
+				if esc {
+					raw = unescape(raw, nil)
+				}
+				next = string(raw)
+			}
+		default:
+			s.value()
+		}
+	})
+	if s.err != stop || !seenDone || done || next == "" {
+		return "", false
+	}
+	return next, true
+}
+
 // recordInfo is what the reader needs of every record: its key, change time and whether
 // it is a deletion.
 type recordInfo struct {

@@ -93,3 +93,28 @@ func FuzzDecodePage(f *testing.F) {
 		}
 	})
 }
+
+func TestPeekNext(t *testing.T) {
+	tests := []struct {
+		name, body, next string
+		ok               bool
+	}{
+		{"documented order", `{"totalSize":5000,"done":false,"nextRecordsUrl":"/services/data/v62.0/query/01gD-2000","records":[{"Id":"x"}]}`, "/services/data/v62.0/query/01gD-2000", true},
+		{"escaped url", `{"done":false,"nextRecordsUrl":"\/services\/data\/v62.0\/query\/01gD-2000","records":[]}`, "/services/data/v62.0/query/01gD-2000", true},
+		{"spaces", "{ \"done\" : false ,\n \"nextRecordsUrl\" : \"/q/1\" , \"records\" : [ ] }", "/q/1", true},
+		{"last page", `{"totalSize":5000,"done":true,"records":[]}`, "", false},
+		{"done true with a url", `{"done":true,"nextRecordsUrl":"/q/1","records":[]}`, "", false},
+		{"records first", `{"records":[],"done":false,"nextRecordsUrl":"/q/1"}`, "", false},
+		{"no done", `{"nextRecordsUrl":"/q/1","records":[]}`, "", false},
+		{"done not a boolean", `{"done":"false","nextRecordsUrl":"/q/1","records":[]}`, "", false},
+		{"url not a string", `{"done":false,"nextRecordsUrl":null,"records":[]}`, "", false},
+		{"malformed", `{"done":false,"nextRecordsUrl":"/q/1"`, "", false},
+		{"error document", `[{"message":"expired","errorCode":"INVALID_QUERY_LOCATOR"}]`, "", false},
+	}
+	for _, tt := range tests {
+		next, ok := peekNext([]byte(tt.body))
+		if next != tt.next || ok != tt.ok {
+			t.Errorf("%s: peekNext = %q, %v; want %q, %v", tt.name, next, ok, tt.next, tt.ok)
+		}
+	}
+}

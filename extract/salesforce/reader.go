@@ -137,6 +137,19 @@ type reader struct {
 	finished bool
 	stopErr  error // sticky: returned by Next after the batch that saw it
 	deleted  []string
+
+	// ahead delivers the page at next, requested while the previous page was decoded
+	// (nil when no request is in flight); stopAhead cancels that request.
+	ahead     chan fetched
+	aheadNext string
+	stopAhead context.CancelFunc
+}
+
+// fetched is one page's response, or the error that replaced it.
+type fetched struct {
+	body []byte
+	hdr  http.Header
+	err  error
 }
 
 // Read opens the stream of one object after cursor (nil: a full read). It asks describe
@@ -234,30 +247,58 @@ func (r *reader) soql() string {
 	return b.String()
 }
 
-// fetch gets the next page: the query itself, or the nextRecordsUrl of the last page.
-// A query locator that expired (INVALID_QUERY_LOCATOR) restarts the query from the
-// cursor, which the keyset makes safe.
+// fetch gets the next page: the one requested ahead when there is one, else the query
+// itself or the nextRecordsUrl of the last page. A query locator that expired
+// (INVALID_QUERY_LOCATOR) restarts the query from the cursor, which the keyset makes safe.
 func (r *reader) fetch(ctx context.Context) ([]byte, http.Header, error) {
+	var f fetched
+	if r.ahead != nil {
+		f = <-r.ahead
+		r.ahead = nil
+		r.stopAhead()
+	} else if r.next == "" {
+		f = r.get(ctx, r.s.dataURL(r.base, "queryAll?q="+url.QueryEscape(r.soql())))
+	} else {
+		f = r.get(ctx, r.base+r.next)
+	}
+	var ae *APIError
+	if r.next != "" && errors.As(f.err, &ae) && ae.Code == "INVALID_QUERY_LOCATOR" {
+		r.s.Logger.Warn("salesforce: query locator expired; restarting the query from the cursor", "object", r.object.Name)
+		r.next = ""
+		f = r.get(ctx, r.s.dataURL(r.base, "queryAll?q="+url.QueryEscape(r.soql())))
+	}
+	return f.body, f.hdr, f.err
+}
+
+// get sends one page request (retried by the client on transient failures).
+func (r *reader) get(ctx context.Context, u string) fetched {
 	h := http.Header{"Accept": {"application/json"}, "Sforce-Query-Options": {"batchSize=" + strconv.Itoa(r.s.BatchSize)}}
-	for attempt := 0; ; attempt++ {
-		var u string
-		if r.next == "" {
-			u = r.s.dataURL(r.base, "queryAll?q="+url.QueryEscape(r.soql()))
-		} else {
-			u = r.base + r.next
-		}
-		resp, err := r.s.api.Do(ctx, http.MethodGet, u, h, nil)
-		if err == nil {
-			return resp.Body, resp.Header, nil
-		}
-		err = apiError(err)
-		var ae *APIError
-		if r.next != "" && attempt == 0 && errors.As(err, &ae) && ae.Code == "INVALID_QUERY_LOCATOR" {
-			r.s.Logger.Warn("salesforce: query locator expired; restarting the query from the cursor", "object", r.object.Name)
-			r.next = ""
-			continue
-		}
-		return nil, nil, err
+	resp, err := r.s.api.Do(ctx, http.MethodGet, u, h, nil)
+	if err != nil {
+		return fetched{err: apiError(err)}
+	}
+	return fetched{body: resp.Body, hdr: resp.Header}
+}
+
+// requestAhead requests the page at next (a nextRecordsUrl) in the background, so that
+// the org prepares and sends it while this client decodes the page before it: the two
+// overlap instead of taking turns (a full read of a large object is one page after
+// another). The URL comes from the response envelope and does not depend on the cursor;
+// only a query restart does, and fetch makes that one after the decode.
+func (r *reader) requestAhead(ctx context.Context, next string) {
+	actx, cancel := context.WithCancel(ctx)
+	ch := make(chan fetched, 1)
+	u := r.base + next
+	go func() { ch <- r.get(actx, u) }()
+	r.ahead, r.aheadNext, r.stopAhead = ch, next, cancel
+}
+
+// dropAhead cancels the page requested ahead, if any, and waits for its request to end.
+func (r *reader) dropAhead() {
+	if r.ahead != nil {
+		r.stopAhead()
+		<-r.ahead
+		r.ahead = nil
 	}
 }
 
@@ -277,6 +318,11 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 		}
 		return extract.Batch{}, wrap("query "+r.object.Name, err)
 	}
+	// The envelope names the next page before the records (Salesforce's documented
+	// order): request it now, unless this page's usage already stops the read.
+	if next, ok := peekNext(body); ok && r.s.overQuota(r.object.Name, hdr) == nil {
+		r.requestAhead(ctx, next)
+	}
 	before := *r.cur
 	before.IDs, before.idSet = slices.Clone(r.cur.IDs), nil
 	var rejects []extract.Reject
@@ -286,6 +332,7 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 		p, rejects, err = r.dec.decodePage(body, r.decide)
 		if err != nil {
 			r.dec.discard()
+			r.dropAhead()
 			return extract.Batch{}, wrap("query "+r.object.Name, err)
 		}
 		if len(r.dec.unknown) == 0 {
@@ -303,11 +350,13 @@ func (r *reader) Next(ctx context.Context) (extract.Batch, error) {
 	if p.done {
 		r.finished = true
 	}
-	b := extract.Batch{Record: r.dec.flush(), Rejects: rejects, Cursor: r.cur.marshal(), Deleted: r.deleted}
 	if err := r.s.overQuota(r.object.Name, hdr); err != nil && !r.finished {
 		r.stopErr = err
 	}
-	return b, nil
+	if r.ahead != nil && (r.finished || r.stopErr != nil || r.aheadNext != r.next) {
+		r.dropAhead() // the envelope said otherwise than the whole page (not seen in practice)
+	}
+	return extract.Batch{Record: r.dec.flush(), Rejects: rejects, Cursor: r.cur.marshal(), Deleted: r.deleted}, nil
 }
 
 // decide is called for every record in page order: it skips records the cursor has
@@ -324,8 +373,9 @@ func (r *reader) decide(info recordInfo) bool {
 	return true
 }
 
-// Close releases the reader's buffers.
+// Close cancels a page requested ahead and releases the reader's buffers.
 func (r *reader) Close() error {
+	r.dropAhead()
 	r.dec.release()
 	return nil
 }
