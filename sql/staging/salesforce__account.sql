@@ -8,9 +8,21 @@
 -- segment, tax_id and erp_customer_id come from the custom fields Sales_Region__c,
 -- Segment__c, Tax_Id__c and ERP_Customer_Id__c. Latest version and tombstones as in
 -- salesforce__opportunity.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__account
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__account
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__account
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

@@ -6,9 +6,21 @@
 -- status is closed when IsClosed, else open; priority is lower-cased (low, medium, high,
 -- critical); dates are the UTC dates of CreatedDate and ClosedDate. Latest version and
 -- tombstones as in salesforce__opportunity.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__case
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__case
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__case
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

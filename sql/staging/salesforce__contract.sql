@@ -8,9 +8,21 @@
 -- StartDate plus ContractTerm months less a day; customer_id, product_family,
 -- annual_value, renewal_of and auto_renew come from custom fields. Latest version and
 -- tombstones as in salesforce__opportunity.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__contract
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__contract
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__contract
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

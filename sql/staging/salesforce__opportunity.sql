@@ -10,9 +10,21 @@
 -- Salesforce lands again with a later SystemModstamp and comes back. Amount null
 -- in Salesforce counts as 0; a missing CurrencyIsoCode (single-currency org) is the base
 -- currency. Dates of instants are taken in UTC.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__opportunity
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__opportunity
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__opportunity
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

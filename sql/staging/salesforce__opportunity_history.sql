@@ -6,9 +6,21 @@
 -- ForecastCategory holds API values (BestCase, Forecast): they map to best_case and
 -- commit. valid_to is the next surviving row's CreatedDate (null: the current state).
 -- Latest version and tombstones as in salesforce__opportunity.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__opportunity_history
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__opportunity_history
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__opportunity_history
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

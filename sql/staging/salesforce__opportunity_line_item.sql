@@ -6,9 +6,21 @@
 -- product_id is the product code (the material number the ERP shares), else the Product2
 -- id; quantity is rounded to whole units; a missing TotalPrice is quantity x unit price.
 -- Latest version and tombstones as in salesforce__opportunity.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__opportunity_line_item
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__opportunity_line_item
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__opportunity_line_item
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

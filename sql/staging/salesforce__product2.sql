@@ -6,9 +6,21 @@
 -- when two products share a code the most recently changed wins. list_price, unit_cost
 -- and lead_time_days come from the custom fields List_Price__c, Unit_Cost__c and
 -- Lead_Time_Days__c. Latest version and tombstones as in salesforce__opportunity.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__product2
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__product2
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__product2
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (

@@ -5,9 +5,21 @@
 -- sources: raw.salesforce__user, raw.salesforce__user__deleted
 -- team is Department and region is Division. Salesforce never deletes users (they are
 -- deactivated: is_active false), but tombstones are honoured as for every object.
-with latest as (
+with versioned as (
+    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    select Id
+    from raw.salesforce__user
+    group by Id
+    having count(*) > 1
+),
+latest as (
     select *
     from raw.salesforce__user
+    anti join versioned using (Id)
+    union all
+    select *
+    from raw.salesforce__user
+    semi join versioned using (Id)
     qualify row_number() over (partition by Id order by SystemModstamp desc, _file desc) = 1
 ),
 tombstones as (
