@@ -289,8 +289,8 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 	var createdDay, closed int32
 	// The outcomes are sorted into a temp table, then read in pages of pageRows by rowid:
 	// a table created from an ordered query keeps that order while DuckDB's
-	// preserve_insertion_order is on (its default; revcast never turns it off), and the
-	// ids are checked to ascend. The driver materializes a query's whole result in DuckDB
+	// preserve_insertion_order is on (its default; only Load and BuildWith turn it off,
+	// and back on when they return), and the ids are checked to ascend. The driver materializes a query's whole result in DuckDB
 	// before the first row is read, outside what DuckDB can spill: one query of every
 	// opportunity, sorted, was DuckDB's largest share of the forecast's peak (2M rows at
 	// twice the large company's size), where the table can spill and a page is a few

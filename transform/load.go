@@ -70,7 +70,16 @@ func RawTable(typ, stream string) string { return typ + "__" + stream }
 // incremental builds read the rows of the batches loaded since a model was built, so raw
 // tables must change through Load only. New columns in newer files are added to the raw
 // table (schema drift); a column whose type changed is an error naming the stream and column.
-func (w *Warehouse) Load(ctx context.Context, lakeDir string, sources []LakeSource) (LoadResult, error) {
+func (w *Warehouse) Load(ctx context.Context, lakeDir string, sources []LakeSource) (res LoadResult, err error) {
+	err = w.unordered(ctx, func() error {
+		res, err = w.load(ctx, lakeDir, sources)
+		return err
+	})
+	return res, err
+}
+
+// load is Load with DuckDB's insertion order off.
+func (w *Warehouse) load(ctx context.Context, lakeDir string, sources []LakeSource) (LoadResult, error) {
 	res := LoadResult{Tables: map[string]int64{}}
 	have, err := w.rawTables(ctx)
 	if err != nil {

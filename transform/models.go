@@ -277,7 +277,16 @@ func (w *Warehouse) Build(ctx context.Context, models []Model, s Settings) (Buil
 // with the least work that gives the tables a full rebuild would (see incremental.go):
 // models whose inputs did not change are skipped, models with an "-- incremental:" header
 // recompute only the partitions whose inputs changed, and the rest are rebuilt.
-func (w *Warehouse) BuildWith(ctx context.Context, models []Model, s Settings, opts BuildOptions) (BuildResult, error) {
+func (w *Warehouse) BuildWith(ctx context.Context, models []Model, s Settings, opts BuildOptions) (res BuildResult, err error) {
+	err = w.unordered(ctx, func() error {
+		res, err = w.buildWith(ctx, models, s, opts)
+		return err
+	})
+	return res, err
+}
+
+// buildWith is BuildWith with DuckDB's insertion order off.
+func (w *Warehouse) buildWith(ctx context.Context, models []Model, s Settings, opts BuildOptions) (BuildResult, error) {
 	var res BuildResult
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {

@@ -249,3 +249,36 @@ func TestOpenWith_SettingsReachDuckDB(t *testing.T) {
 		t.Fatalf("memory_limit %q threads %d asof_loop_join_threshold %q; want 244.1 MiB, 1, 0", limit, threads, asof)
 	}
 }
+
+// TestBuild_InsertionOrderScoped: models are built with DuckDB's preserve_insertion_order
+// off (bulk writes then compress their row groups once), and the warehouse has it on again
+// after the load and the build, as the forecast's paged outcomes read needs
+// (TestReadOutcomes_Pages).
+func TestBuild_InsertionOrderScoped(t *testing.T) {
+	ctx := context.Background()
+	w := mustOpen(t)
+	models, err := transform.ParseModels(fstest.MapFS{
+		"staging/README.md": {},
+		"core/README.md":    {},
+		"marts/setting.sql": {Data: []byte("-- setting: the setting while building.\n-- grain: one\n-- key: v\nselect current_setting('preserve_insertion_order') as v")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Load(ctx, t.TempDir(), nil); err != nil { // an empty lake: the raw tables
+		t.Fatal(err)
+	}
+	if _, err := w.Build(ctx, models, transform.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	var during, after bool
+	if err := w.DB.QueryRow(`select v from main.setting`).Scan(&during); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DB.QueryRow(`select current_setting('preserve_insertion_order')`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if during || !after {
+		t.Errorf("preserve_insertion_order during the build %v, after it %v; want false, then true", during, after)
+	}
+}
