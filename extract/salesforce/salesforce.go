@@ -38,7 +38,8 @@
 // second, the cursor keeps only the last id and skips by (SystemModstamp, Id) order.
 // Every page is one batch carrying the cursor that covers it. The next page is requested
 // as soon as a response's envelope names its nextRecordsUrl, before the records are
-// decoded, so the org serves one page while the client decodes the one before.
+// decoded, so the org serves one page while the client decodes the one before, unless
+// that response's Sforce-Limit-Info already puts usage over quota_share.
 //
 // Quota: when Sforce-Limit-Info reports api-usage above quota_share of the daily limit,
 // or the API answers 403 REQUEST_LIMIT_EXCEEDED, the reader stops with a *QuotaError

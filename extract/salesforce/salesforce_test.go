@@ -205,6 +205,69 @@ func TestRead_EveryObjectExactlyOnce(t *testing.T) {
 	}
 }
 
+// TestRead_ContextPerCall checks that a page requested ahead belongs to the reader, not
+// to the call that requested it: a caller that cancels each Next's context once the
+// batch is back still gets every record exactly once, and a Next whose own context is
+// cancelled returns at once and leaves nothing running behind Close.
+func TestRead_ContextPerCall(t *testing.T) {
+	faults, err := sandbox.ParseFaults("slow:20ms:1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, srv := newOrg(t, 1500, sandbox.SalesforceOptions{Faults: faults})
+	src := newSource(t, srv, nil)
+	st := stream(t, src, salesforce.StreamName("Opportunity"))
+
+	t.Run("cancelled after each call", func(t *testing.T) {
+		rd, err := src.Read(context.Background(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		l := &landing{}
+		for {
+			ctx, cancel := context.WithCancel(context.Background())
+			b, err := rd.Next(ctx)
+			cancel() // the page requested ahead, 20 ms from its answer, is cancelled with it
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("batch %d: %v", l.batches+1, err)
+			}
+			l.add(t, b)
+		}
+		if l.batches < 3 {
+			t.Fatalf("%d batches: want several pages to exercise the read-ahead", l.batches)
+		}
+		assertExactlyOnce(t, org, "Opportunity", l)
+	})
+
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		rd, err := src.Read(context.Background(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := rd.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Record.Release()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		start := time.Now()
+		if _, err := rd.Next(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Next with a cancelled context: %v, want context.Canceled", err)
+		}
+		if err := rd.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Next and Close took %v with the context cancelled", d)
+		}
+	})
+}
+
 func TestRead_Types(t *testing.T) {
 	org, srv := newOrg(t, 0, sandbox.SalesforceOptions{})
 	acc, err := org.Insert("Account", map[string]any{"Name": "Zürich \"Quoted\" \\ AG"})
