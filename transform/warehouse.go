@@ -145,7 +145,10 @@ create table if not exists meta.model_state (
 // warehouse with the large company's lake (13.5M rows), checkpointing explicitly after
 // each step: after the load 29.4 -> 7.8 s, after the models 16.4 -> 3.9 s, the load and
 // the models themselves unchanged. No model relies on the order of a table's rows: one
-// that orders says so with ORDER BY, which DuckDB keeps either way.
+// that orders says so with ORDER BY, which DuckDB keeps either way. The setting is the
+// whole database instance's, not this connection's: that is safe because a process's
+// pipeline stages run one after another (under the data directory's pipeline lock), so
+// no outcomes are paged while a load or build runs.
 // See https://duckdb.org/docs/stable/guides/performance/how_to_tune_workloads.
 func (w *Warehouse) unordered(ctx context.Context, fn func() error) error {
 	if _, err := w.DB.ExecContext(ctx, `set global preserve_insertion_order = false`); err != nil {

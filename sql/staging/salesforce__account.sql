@@ -9,7 +9,9 @@
 -- Segment__c, Tax_Id__c and ERP_Customer_Id__c. Latest version and tombstones as in
 -- salesforce__opportunity.
 with versioned as (
-    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    -- records landed more than once: only they need sorting for the latest. Few after a
+    -- first load; after a periodic full refresh (full_refresh_every) every record is here and
+    -- this costs more than one window over all rows would (a group by and a semi join more)
     select Id
     from raw.salesforce__account
     group by Id

@@ -11,7 +11,9 @@
 -- in Salesforce counts as 0; a missing CurrencyIsoCode (single-currency org) is the base
 -- currency. Dates of instants are taken in UTC.
 with versioned as (
-    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    -- records landed more than once: only they need sorting for the latest. Few after a
+    -- first load; after a periodic full refresh (full_refresh_every) every record is here and
+    -- this costs more than one window over all rows would (a group by and a semi join more)
     select Id
     from raw.salesforce__opportunity
     group by Id

@@ -7,7 +7,9 @@
 -- and lead_time_days come from the custom fields List_Price__c, Unit_Cost__c and
 -- Lead_Time_Days__c. Latest version and tombstones as in salesforce__opportunity.
 with versioned as (
-    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    -- records landed more than once: only they need sorting for the latest. Few after a
+    -- first load; after a periodic full refresh (full_refresh_every) every record is here and
+    -- this costs more than one window over all rows would (a group by and a semi join more)
     select Id
     from raw.salesforce__product2
     group by Id

@@ -6,7 +6,9 @@
 -- team is Department and region is Division. Salesforce never deletes users (they are
 -- deactivated: is_active false), but tombstones are honoured as for every object.
 with versioned as (
-    -- records landed more than once: only they need sorting for the latest (few in a first load)
+    -- records landed more than once: only they need sorting for the latest. Few after a
+    -- first load; after a periodic full refresh (full_refresh_every) every record is here and
+    -- this costs more than one window over all rows would (a group by and a semi join more)
     select Id
     from raw.salesforce__user
     group by Id
