@@ -3,7 +3,7 @@
 # output (goos/goarch/pkg/cpu headers, -benchmem, COUNT runs of each) written to
 # bench/results/go-bench.txt (OUT). A curated list, not `-bench .`: 206 s with COUNT=6 on
 # 2 cores that other work was also using (build cache warm; a cold build adds the compile),
-# before BenchmarkDistributeManyGroups, which adds about a minute (6-9 s per run), and
+# before BenchmarkDistributeManyGroups, which adds about two minutes (two cases of 4-9 s per run), and
 # BenchmarkWriteback_FirstRun, which adds another (a 150k-opportunity company is generated
 # once per invocation and loaded into a new sandbox org before each timed run, outside the
 # timer).
@@ -15,7 +15,8 @@
 #   golden record          transform           BenchmarkGoldenRecord match models over ~25k accounts, accounts/s
 #   Monte Carlo            models/pipeline     BenchmarkDistribute/1Mdeals/1000sims (2,264 groups) and
 #                                              BenchmarkDistributeManyGroups (the large nightly's shape:
-#                                              125k deals x 8 periods, 48,928 groups, 2,000 worlds)
+#                                              125k deals x 8 periods, 48,928 groups, 2,000 worlds;
+#                                              /independent one draw per period, /joint one per deal)
 #   logistic fit           models/winprob      BenchmarkFit (100k x 20, 1M x 30, 1M x 30 ill-conditioned)
 #   ETS fit                models/timeseries   BenchmarkETSFit (100 M3 monthly series, 100 synthetic); the
 #                          M3 case skips when the datasets are absent (REVCAST_DATASETS)

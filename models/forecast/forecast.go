@@ -95,6 +95,13 @@ type Result struct {
 // F difference. SupplyFactor_i is the model's SupplyFactor for deals with constrained lines
 // (else 1), CreditFactor_i its CreditFactor for accounts on credit alert (else 1).
 //
+// When the periods nest (the horizon's months and quarters: see nesting), an open deal is
+// one draw per simulated world over its months (pipeline.Deal.Joint): it closes in at most
+// one, and that month's booking counts in its quarter too (Rollup), so in every world a
+// quarter's open-deal bookings are the sum of its months' and the deal costs one draw
+// instead of one per period. The months' q_ik are the F differences above with F*SF
+// capped at p_win, so they sum to at most 1; each period's distribution is unchanged.
+//
 // Deals not yet created (J_j): bookings from deals created after the forecast date and won
 // in the same period are estimated from history, as the seasonal analog of the same period
 // 3, 6, 9, 12, … months earlier: for the K = 4 most recent lags L (in months, multiples of
@@ -104,8 +111,9 @@ type Result struct {
 // 365 days over the 365 before, clamped to [0.7, 1.6]). Its mean is the average analog
 // total and its spread that of a compound-Poisson sum (a bootstrap over past quarters).
 //
-// Sims: Distribute costs O(rows * Sims); at 1M deal-period rows and 10,000 worlds that is
-// ~20 s, so by default Sims = clamp(2e9 / rows, 1,000, 10,000): 10,000 up to 200k rows,
+// Sims: Distribute costs O(rows * Sims) (coupled months cost one draw per deal, less); at
+// 1M deal-period rows and 10,000 worlds that was ~20 s, so by default Sims = clamp(2e9 /
+// rows, 1,000, 10,000), rows counting each open deal once per period: 10,000 up to 200k rows,
 // 2,000 at 1M rows, where the Monte Carlo standard error of a P10 is still about
 // sqrt(0.09 / 2000) / phi(1.28) = 0.04 standard deviations of the total.
 //
@@ -200,7 +208,13 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 			res.Lags[p.Name] = lags
 		}
 	}
+	// Months roll up into quarters: an open deal is one draw over its months (Joint), each
+	// month's booking counting in its quarter too (see nesting).
+	leaves, rollups, nested := nesting(periods, asOf)
 	n := len(open) * len(periods)
+	if nested {
+		n = len(open) * len(leaves)
+	}
 	for i := range outcomes {
 		if oc := &outcomes[i]; closed(oc) {
 			for _, p := range periods {
@@ -273,14 +287,16 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 			if sc.PWin > 0 {
 				pin = clamp((hi-lo)/sc.PWin, 0, 1)
 			}
-			dsf := sf
-			if dsf > 1 { // Deal's factors must stay in [0, 1]: fold it into PInPeriod
-				pin, dsf = math.Min(1, pin*dsf), 1
+			if !nested {
+				dsf := sf
+				if dsf > 1 { // Deal's factors must stay in [0, 1]: fold it into PInPeriod
+					pin, dsf = math.Min(1, pin*dsf), 1
+				}
+				deals = append(deals, pipeline.Deal{
+					ID: s.OpportunityID, Period: p.Name, Segment: key, Amount: s.Amount,
+					PWin: sc.PWin, PInPeriod: pin, SupplyFactor: dsf, CreditFactor: cf,
+				})
 			}
-			deals = append(deals, pipeline.Deal{
-				ID: s.OpportunityID, Period: p.Name, Segment: key, Amount: s.Amount,
-				PWin: sc.PWin, PInPeriod: pin, SupplyFactor: dsf, CreditFactor: cf,
-			})
 			if p.Contains(s.CloseDate) {
 				commit := 0.0
 				if s.ForecastCategory == "commit" {
@@ -289,6 +305,28 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 				addBase(pi, key, ki, s.Amount*s.CRMProbability/100, commit)
 			} else {
 				addBase(pi, key, ki, 0, 0)
+			}
+		}
+		if nested {
+			// G(e) = min(F(e) sf, p_win): the chance to book by e, supply-adjusted and at most
+			// p_win, so the months' q = (G(end) - G(start - 1)) cf sum to at most 1 (for
+			// sf <= 1 exactly the independent rows' q).
+			G := func(e Day) float64 { return math.Min(F[endIdx[e]]*sf, sc.PWin) }
+			for k, li := range leaves {
+				p := periods[li]
+				hi, lo := G(p.End), 0.0
+				if p.Start > asOf {
+					lo = G(p.Start - 1)
+				}
+				pin := 0.0
+				if sc.PWin > 0 {
+					pin = clamp((hi-lo)/sc.PWin, 0, 1)
+				}
+				deals = append(deals, pipeline.Deal{
+					ID: s.OpportunityID, Period: p.Name, Segment: key, Amount: s.Amount,
+					Joint: s.OpportunityID, Rollup: rollups[k],
+					PWin: sc.PWin, PInPeriod: pin, SupplyFactor: 1, CreditFactor: cf,
+				})
 			}
 		}
 		qin := math.Min(F[endIdx[curQ.End]]*sf, sc.PWin) * cf
@@ -340,7 +378,13 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 
 	sims := o.Sims
 	if sims == 0 {
-		sims = int(clamp(2e9/math.Max(float64(len(deals)), 1), 1000, 10000))
+		// rows: one per open deal and period whether or not the months are coupled, so
+		// coupling them makes the simulation cheaper, not more precise.
+		rows := len(deals)
+		if nested {
+			rows += len(open) * (len(periods) - len(leaves))
+		}
+		sims = int(clamp(2e9/math.Max(float64(rows), 1), 1000, 10000))
 		sims = sims / 100 * 100
 	}
 	res.Sims = sims
@@ -389,6 +433,59 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 			cmp.Compare(segOrder(a.SegmentType), segOrder(b.SegmentType)), strings.Compare(a.Segment, b.Segment))
 	})
 	return res, nil
+}
+
+// nesting reports whether periods nest: the leaves (periods that contain no other of the
+// list) are disjoint, and every other period is, from asOf on, exactly the union of the
+// leaves it contains (a quarter of its months; the current quarter from the current
+// month). Then an open deal's chance to book in a period that is not a leaf is the sum of
+// its leaves' (F differences telescope), and Forecast draws each open deal once over its
+// leaves, rolling each up into the periods that contain it. leaves are period indices in
+// date order and rollups[k] the names of the periods containing leaves[k].
+func nesting(periods []Period, asOf Day) (leaves []int, rollups [][]string, ok bool) {
+	within := func(inner, outer Period) bool { return outer.Start <= inner.Start && inner.End <= outer.End }
+	for i, p := range periods {
+		leaf := true
+		for j, q := range periods {
+			if j != i && within(q, p) && q != p {
+				leaf = false
+				break
+			}
+		}
+		if leaf {
+			leaves = append(leaves, i)
+		}
+	}
+	slices.SortFunc(leaves, func(a, b int) int { return cmp.Compare(periods[a].Start, periods[b].Start) })
+	for k := 1; k < len(leaves); k++ {
+		if periods[leaves[k-1]].End >= periods[leaves[k]].Start {
+			return nil, nil, false // overlapping leaves (or a period listed twice)
+		}
+	}
+	rollups = make([][]string, len(leaves))
+	for i, p := range periods {
+		if slices.Contains(leaves, i) {
+			continue
+		}
+		from := max(p.Start, asOf) // the first day the union must cover
+		covered := false
+		for k, li := range leaves {
+			l := periods[li]
+			if !within(l, p) {
+				continue
+			}
+			if l.Start > from {
+				return nil, nil, false // a gap before this leaf
+			}
+			from = max(from, l.End+1)
+			rollups[k] = append(rollups[k], p.Name)
+			covered = from > p.End
+		}
+		if !covered {
+			return nil, nil, false
+		}
+	}
+	return leaves, rollups, true
 }
 
 // analog is one seasonal analog window of a period for the deals not yet created (see

@@ -21,8 +21,12 @@
 // convolution because it handles arbitrary amounts, shares one draw per deal across all the
 // segments the deal belongs to (so in every simulated world the owners add up to their team,
 // the teams to the region, and so on), and costs O(deals * sims) whatever the number of
-// segments. The exact distribution on an amount grid (Exact, a Poisson-binomial dynamic
-// programme) is provided for small cases and is what the simulation is tested against.
+// segments. A deal that may close in one of several months can be one draw too (Deal.Joint:
+// its months are exclusive outcomes) with each month rolling up into its quarter
+// (Deal.Rollup), so a world's months add up to its quarter and the deal costs one draw
+// rather than one per period. The exact distribution on an amount grid (Exact, a
+// Poisson-binomial dynamic programme) is provided for small cases and is what the
+// simulation is tested against.
 //
 // Reproducibility: simulation s draws from its own PCG stream (math/rand/v2) whose state is
 // derived from (Options.Seed, s) by SplitMix64, and every floating-point sum runs in a fixed

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -14,14 +15,27 @@ import (
 // Deal is one opportunity's chance of booking in one period.
 //
 // A deal that may close in several periods appears once per period, each row with that
-// period's PInPeriod; results are per period (marginal), so such rows need not be
-// coupled. Partial bookings (a deal whose lines cannot all ship before period end) are
-// represented by the caller as the shippable Amount in this period and the rest in a later
-// period's row.
+// period's PInPeriod. The rows may be independent (each period's result is marginal, so
+// that is enough for it) or coupled with Joint into one draw per world: the deal then
+// closes in at most one of its periods in every world, and with Rollup a month's booking
+// also counts in its quarter, so the months of a simulated world add up to its quarter
+// and the deal costs one draw instead of one per period. Partial bookings (a deal whose
+// lines cannot all ship before period end) are represented by the caller as the
+// shippable Amount in this period and the rest in a later period's row.
 type Deal struct {
 	ID      string // for error messages
 	Period  string // the period this row books into, e.g. "2026-Q3"
 	Segment string // the deal's segment when Distribute is called without a segment function
+
+	// Joint, when not empty, couples this row with the rows next to it that carry the same
+	// Joint: they are one deal's mutually exclusive outcomes (it closes in at most one
+	// period), drawn with one uniform number per world, row j taken with probability q_j.
+	// Their q_j must sum to at most 1, and such rows cannot be Closed.
+	Joint string
+	// Rollup lists further periods this row's booking counts in, typically the quarter
+	// that contains the row's month. With Joint, a deal counts once in each such period
+	// with probability the sum of the q_j of its rows that roll up into it.
+	Rollup []string
 
 	Amount float64 // booking amount a_i in the reporting currency; may be negative (credit notes)
 
@@ -105,7 +119,13 @@ type groupKey struct{ period, typ, name string }
 // Simulation: in world s = 0..Sims-1 each open deal with 0 < q_i < 1 draws one uniform
 // number u_i from world s's stream and books if u_i < q_i (compared on a 2^-32 grid); the
 // same draw feeds every segment of the deal. Deals with q_i = 1 book in every world, deals
-// with q_i = 0 in none.
+// with q_i = 0 in none. Rows coupled by Joint draw one u per world and book in row j when
+// Q_{j-1} <= u < Q_j, Q_j = q_1 + ... + q_j (in none when u >= Q_K). For a group fed by a
+// subset S of those rows the deal's contribution X has the exact moments
+//
+//	E[X] = sum_{j in S} a_j q_j,   Var[X] = sum_{j in S} a_j^2 q_j - E[X]^2
+//
+// (at most one of the exclusive indicators is 1), which for one row is a q (1 - q).
 //
 // Quantiles are the inverse empirical CDF of the simulated totals, x_(ceil(p*Sims)). They
 // are read from a per-group histogram over [mu - 4 sd, mu + 4 sd] (clipped to the possible
@@ -162,133 +182,261 @@ func Distribute(deals []Deal, segmentsOf func(Deal) []Segment, opts Options) ([]
 	return out, nil
 }
 
-// plan is the deals reorganised for simulation: uncertain deals grouped into cells of
-// identical group membership, so that a world's draw adds each deal into one running cell
-// sum and each cell sum into its groups once.
+// plan is the deals reorganised for simulation. A deal (one row, or the rows coupled by
+// Joint) is an event with K outcomes, outcome j feeding a set of groups. Events whose
+// outcomes feed the same group sets form a family, simulated together: a world's draw
+// adds each event's amount into one running sum per outcome of its family, and each sum
+// into its groups once.
 type plan struct {
 	keys                  []groupKey
 	closed, certain, mean []float64 // per group: closed, q=1 open, sum a q over 0<q<1
-	variance              []float64 // per group: sum a^2 q (1-q)
+	variance              []float64 // per group: sum a^2 q (1-q), or its coupled form
 	lo, hi                []float64 // per group: smallest and largest possible total
 	nOpen, nClosed        []int
-	thr                   []uint32  // uncertain deals in cell order: booking threshold q * 2^32
-	amt                   []float64 // and amount
-	cellStart             []int32   // cell c holds deals cellStart[c]..cellStart[c+1]-1
-	cellGroups            []int32   // cell c feeds groups cellGroups[cgStart[c]:cgStart[c+1]]
+	famStart              []int32   // family f holds events famStart[f]..famStart[f+1]-1 (event order)
+	famK                  []int32   // outcomes per event of family f
+	famOut                []int32   // family f's outcome j feeds the groups of outcome cell famOut[f]+j
+	famCut                []int32   // family f's cumulative thresholds start at cut[famCut[f]] (K > 1)
+	thr                   []uint32  // per event of a one-outcome family: booking threshold q * 2^32
+	cut                   []uint64  // per event of a K-outcome family, K cumulative thresholds Q_j * 2^32
+	amt                   []float64 // per event (K = 1) or per event and outcome (K > 1, K per event)
+	amtStart              []int32   // family f's amounts start at amt[amtStart[f]]
+	cellGroups            []int32   // outcome cell c feeds groups cellGroups[cgStart[c]:cgStart[c+1]] (rollups included)
 	cgStart               []int32
 	base                  []float64 // per group: closed + certain, the total's constant part
+}
+
+// simEvent is a simulated event while the plan is built: its family and its outcomes'
+// probabilities and amounts at off..off+K-1 of the builder's flat slices.
+type simEvent struct {
+	fam, off int32
 }
 
 func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 	p := &plan{}
 	index := map[groupKey]int32{}
-	cellIndex := map[string]int32{}
-	var gids []int32
+	famIndex := map[string]int32{}
 	var buf []byte
-	dealCell := make([]int32, len(deals)) // -1 if not simulated
-	var cellCount []int32
-	for i := range deals {
-		d := &deals[i]
-		dealCell[i] = -1
-		if math.IsNaN(d.Amount) || math.IsInf(d.Amount, 0) {
-			return nil, fmt.Errorf("pipeline: deal %q: amount %v is not finite", d.ID, d.Amount)
+	var events []simEvent
+	var evQ, evA []float64 // the simulated events' q_j and a_j, K per event
+	var rows []int         // the current event's rows (indices into deals)
+	var qs []float64       // and their q_j
+	var gidsOf [][]int32   // and their sorted groups (reused across events)
+	var famCount []int32
+	// Per-event scratch over groups: the first and second moments of the deal's
+	// contribution, and the smallest and largest amount it may add.
+	var m1, m2, amin, amax, qsum []float64
+	var touched []int32
+	groupOf := func(k groupKey) int32 {
+		g, ok := index[k]
+		if !ok {
+			g = int32(len(p.keys))
+			index[k] = g
+			p.keys = append(p.keys, k)
+			p.closed = append(p.closed, 0)
+			p.certain = append(p.certain, 0)
+			p.mean = append(p.mean, 0)
+			p.variance = append(p.variance, 0)
+			p.lo = append(p.lo, 0)
+			p.hi = append(p.hi, 0)
+			p.nOpen = append(p.nOpen, 0)
+			p.nClosed = append(p.nClosed, 0)
+			m1, m2, amin, amax, qsum = append(m1, 0), append(m2, 0), append(amin, 0), append(amax, 0), append(qsum, -1)
 		}
-		var q float64
-		if !d.Closed {
-			for _, f := range []struct {
-				name string
-				v    float64
-			}{{"PWin", d.PWin}, {"PInPeriod", d.PInPeriod}, {"SupplyFactor", d.SupplyFactor}, {"CreditFactor", d.CreditFactor}} {
-				if !(f.v >= 0 && f.v <= 1) {
-					return nil, fmt.Errorf("pipeline: deal %q: %s = %v outside [0, 1]", d.ID, f.name, f.v)
+		return g
+	}
+	seen := map[string]bool{} // Joint keys already closed, to reject rows that are not adjacent
+	for i := 0; i < len(deals); {
+		// The event: row i and, with a Joint, the rows after it that share it.
+		j := i + 1
+		if deals[i].Joint != "" {
+			if seen[deals[i].Joint] {
+				return nil, fmt.Errorf("pipeline: deal %q: rows with Joint %q are not next to each other", deals[i].ID, deals[i].Joint)
+			}
+			seen[deals[i].Joint] = true
+			for j < len(deals) && deals[j].Joint == deals[i].Joint {
+				j++
+			}
+		}
+		rows, qs = rows[:0], qs[:0]
+		for len(gidsOf) < j-i {
+			gidsOf = append(gidsOf, nil)
+		}
+		total := 0.0
+		for r := i; r < j; r++ {
+			d := &deals[r]
+			if math.IsNaN(d.Amount) || math.IsInf(d.Amount, 0) {
+				return nil, fmt.Errorf("pipeline: deal %q: amount %v is not finite", d.ID, d.Amount)
+			}
+			var q float64
+			if d.Closed && d.Joint != "" {
+				return nil, fmt.Errorf("pipeline: deal %q: a closed row cannot be Joint (%q)", d.ID, d.Joint)
+			}
+			if !d.Closed {
+				for _, f := range []struct {
+					name string
+					v    float64
+				}{{"PWin", d.PWin}, {"PInPeriod", d.PInPeriod}, {"SupplyFactor", d.SupplyFactor}, {"CreditFactor", d.CreditFactor}} {
+					if !(f.v >= 0 && f.v <= 1) {
+						return nil, fmt.Errorf("pipeline: deal %q: %s = %v outside [0, 1]", d.ID, f.name, f.v)
+					}
+				}
+				q = d.Q()
+				total += q
+			}
+			var segs []Segment
+			if segmentsOf != nil {
+				segs = segmentsOf(*d)
+			} else {
+				segs = []Segment{{Type: "segment", Name: d.Segment}}
+			}
+			gids := gidsOf[r-i][:0]
+			for pi := -1; pi < len(d.Rollup); pi++ {
+				per := d.Period
+				if pi >= 0 {
+					per = d.Rollup[pi]
+				}
+				for _, s := range segs {
+					if g := groupOf(groupKey{per, s.Type, s.Name}); !slices.Contains(gids, g) {
+						gids = append(gids, g)
+					}
 				}
 			}
-			q = d.Q()
+			slices.Sort(gids)
+			gidsOf[r-i] = gids
+			rows = append(rows, r)
+			qs = append(qs, q)
 		}
-		var segs []Segment
-		if segmentsOf != nil {
-			segs = segmentsOf(*d)
-		} else {
-			segs = []Segment{{Type: "segment", Name: d.Segment}}
+		egids := gidsOf[:j-i]
+		// Q_K may exceed 1 by the rounding of a sum of probabilities that add up to it.
+		if total > 1+1e-9 {
+			return nil, fmt.Errorf("pipeline: deal %q: the probabilities of its %d Joint rows sum to %.4g, more than 1", deals[i].ID, j-i, total)
 		}
-		gids = gids[:0]
-		for _, s := range segs {
-			k := groupKey{d.Period, s.Type, s.Name}
-			g, ok := index[k]
-			if !ok {
-				g = int32(len(p.keys))
-				index[k] = g
-				p.keys = append(p.keys, k)
-				p.closed = append(p.closed, 0)
-				p.certain = append(p.certain, 0)
-				p.mean = append(p.mean, 0)
-				p.variance = append(p.variance, 0)
-				p.lo = append(p.lo, 0)
-				p.hi = append(p.hi, 0)
-				p.nOpen = append(p.nOpen, 0)
-				p.nClosed = append(p.nClosed, 0)
-			}
-			if !slices.Contains(gids, g) {
-				gids = append(gids, g)
-			}
-		}
-		a := d.Amount
-		for _, g := range gids {
-			switch {
-			case d.Closed:
-				p.closed[g] += a
+		i = j
+
+		if deals[rows[0]].Closed {
+			d := &deals[rows[0]]
+			for _, g := range egids[0] {
+				p.closed[g] += d.Amount
 				p.nClosed[g]++
-			case q == 1:
-				p.certain[g] += a
-				p.nOpen[g]++
-			default:
-				p.nOpen[g]++
-				p.mean[g] += a * q
-				p.variance[g] += a * a * q * (1 - q)
-				if q > 0 {
-					p.lo[g] += min(a, 0)
-					p.hi[g] += max(a, 0)
-				}
 			}
-		}
-		if d.Closed || q == 0 || q == 1 || a == 0 || len(gids) == 0 {
 			continue
 		}
-		slices.Sort(gids)
+		// Certain: one outcome with q = 1 (and the others 0). Impossible: every q = 0.
+		positive, certain, nonzero := 0, -1, false
+		for r, q := range qs {
+			if q > 0 {
+				positive++
+				nonzero = nonzero || deals[rows[r]].Amount != 0
+				if q >= 1 {
+					certain = r
+				}
+			}
+		}
+		sim := positive > 0 && !(positive == 1 && certain >= 0) && nonzero
+		touched = touched[:0]
+		for r, q := range qs {
+			a := deals[rows[r]].Amount
+			for _, g := range egids[r] {
+				if qsum[g] < 0 {
+					qsum[g], m1[g], m2[g], amin[g], amax[g] = 0, 0, 0, math.Inf(1), math.Inf(-1)
+					touched = append(touched, g)
+				}
+				if q > 0 {
+					qsum[g] += q
+					m1[g] += a * q
+					m2[g] += a * a * q
+					amin[g], amax[g] = min(amin[g], a), max(amax[g], a)
+				}
+			}
+		}
+		for _, g := range touched {
+			p.nOpen[g]++
+			switch {
+			case certain >= 0 && positive == 1:
+				p.certain[g] += m1[g]
+			case qsum[g] > 0:
+				p.mean[g] += m1[g]
+				if positive == 1 { // one Bernoulli: a^2 q (1 - q), without the cancellation
+					p.variance[g] += amax[g] * amax[g] * qsum[g] * (1 - qsum[g])
+				} else {
+					p.variance[g] += max(m2[g]-m1[g]*m1[g], 0)
+				}
+				if qsum[g] < 1 { // the deal may add nothing to the group
+					amin[g], amax[g] = min(amin[g], 0), max(amax[g], 0)
+				}
+				p.lo[g] += min(amin[g], 0)
+				p.hi[g] += max(amax[g], 0)
+			}
+			qsum[g] = -1
+		}
+		if !sim {
+			continue
+		}
+		// The family: the events whose outcomes feed the same group sets.
 		buf = buf[:0]
-		for _, g := range gids {
-			buf = append(buf, byte(g), byte(g>>8), byte(g>>16), byte(g>>24))
+		for _, gids := range egids {
+			buf = append(buf, byte(len(gids)), byte(len(gids)>>8), byte(len(gids)>>16), byte(len(gids)>>24))
+			for _, g := range gids {
+				buf = append(buf, byte(g), byte(g>>8), byte(g>>16), byte(g>>24))
+			}
 		}
-		c, ok := cellIndex[string(buf)]
+		f, ok := famIndex[string(buf)]
 		if !ok {
-			c = int32(len(cellCount))
-			cellIndex[string(buf)] = c
-			cellCount = append(cellCount, 0)
-			p.cgStart = append(p.cgStart, int32(len(p.cellGroups)))
-			p.cellGroups = append(p.cellGroups, gids...)
+			f = int32(len(famCount))
+			famIndex[string(buf)] = f
+			famCount = append(famCount, 0)
+			p.famK = append(p.famK, int32(len(egids)))
+			p.famOut = append(p.famOut, int32(len(p.cgStart)))
+			for _, gids := range egids {
+				p.cgStart = append(p.cgStart, int32(len(p.cellGroups)))
+				p.cellGroups = append(p.cellGroups, gids...)
+			}
 		}
-		cellCount[c]++
-		dealCell[i] = c
+		famCount[f]++
+		events = append(events, simEvent{fam: f, off: int32(len(evQ))})
+		evQ = append(evQ, qs...)
+		for _, r := range rows {
+			evA = append(evA, deals[r].Amount)
+		}
 	}
 	p.cgStart = append(p.cgStart, int32(len(p.cellGroups)))
-	// Counting sort of the simulated deals by cell, stable in deal order.
-	p.cellStart = make([]int32, len(cellCount)+1)
-	for c, n := range cellCount {
-		p.cellStart[c+1] = p.cellStart[c] + n
+	// Counting sort of the simulated events by family, stable in deal order.
+	p.famStart = make([]int32, len(famCount)+1)
+	p.famCut = make([]int32, len(famCount)+1)
+	p.amtStart = make([]int32, len(famCount)+1)
+	for f, n := range famCount {
+		p.famStart[f+1] = p.famStart[f] + n
+		k := p.famK[f]
+		cuts := n * k
+		if k == 1 {
+			cuts = 0
+		}
+		p.famCut[f+1] = p.famCut[f] + cuts
+		p.amtStart[f+1] = p.amtStart[f] + n*k
 	}
-	nSim := int(p.cellStart[len(cellCount)])
-	p.thr = make([]uint32, nSim)
-	p.amt = make([]float64, nSim)
-	next := slices.Clone(p.cellStart[:len(cellCount)])
-	for i := range deals {
-		c := dealCell[i]
-		if c < 0 {
+	nf := len(famCount)
+	p.thr = make([]uint32, p.famStart[nf])
+	p.cut = make([]uint64, p.famCut[nf])
+	p.amt = make([]float64, p.amtStart[nf])
+	next := slices.Clone(p.famStart[:nf])
+	for _, ev := range events {
+		f := ev.fam
+		e := next[f]
+		next[f]++
+		k := p.famK[f]
+		slot := e - p.famStart[f] // the event's place in its family
+		if k == 1 {
+			p.thr[e] = threshold(evQ[ev.off])
+			p.amt[p.amtStart[f]+slot] = evA[ev.off]
 			continue
 		}
-		k := next[c]
-		next[c]++
-		p.thr[k] = threshold(deals[i].Q())
-		p.amt[k] = deals[i].Amount
+		Q := 0.0
+		for r := int32(0); r < k; r++ {
+			Q += evQ[ev.off+r]
+			p.cut[p.famCut[f]+slot*k+r] = cumThreshold(Q)
+			p.amt[p.amtStart[f]+slot*k+r] = evA[ev.off+r]
+		}
 	}
 	p.base = make([]float64, len(p.keys))
 	for g := range p.base {
@@ -304,6 +452,19 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 func threshold(q float64) uint32 {
 	t := math.Round(q * (1 << 32))
 	return uint32(min(max(t, 1), math.MaxUint32))
+}
+
+// cumThreshold maps a cumulative probability Q in [0, 1] to the cut c with
+// P(u < c) = c / 2^32 for a uniform 32-bit u: 0 for Q = 0, 2^32 for Q >= 1 (always), else
+// the nearest representable probability in [2^-32, 1 - 2^-32] (error <= 2^-33), as threshold.
+func cumThreshold(Q float64) uint64 {
+	switch {
+	case Q <= 0:
+		return 0
+	case Q >= 1:
+		return 1 << 32
+	}
+	return uint64(threshold(Q))
 }
 
 // splitmix64 is Steele, Lea & Flood's (2014) SplitMix64 finaliser, used to derive
@@ -322,29 +483,51 @@ const worldBatch = 16
 
 // world fills tot (one entry per group) with the bookings of simulated world s.
 func (p *plan) world(seed uint64, s int, tot []float64) {
-	p.worlds(seed, s, 1, tot)
+	batch := make([]float64, len(p.keys)*worldBatch)
+	p.worlds(seed, s, 1, batch)
+	for g := range tot {
+		tot[g] = batch[g*worldBatch]
+	}
 }
 
-// worlds fills tot[k*G:(k+1)*G] with the bookings of world s+k, k = 0..n-1 (n <= worldBatch),
-// G = len(p.keys). World s uses its own PCG stream seeded from (seed, s) and consumes it in
-// deal order, so its totals do not depend on which batch or worker simulates it.
+// worlds fills tot[g*worldBatch+k] with group g's bookings in world s+k, k = 0..n-1
+// (n <= worldBatch; tot holds len(p.keys)*worldBatch). The layout is group-major so that
+// adding a family's sums into a group touches the batch's worlds in one or two cache
+// lines, not one line per world (families are small: at large scale about two deals
+// each, so these adds cost as much as the draws). World s uses its own PCG stream seeded
+// from (seed, s) and consumes it in event order, so its totals do not depend on which
+// batch or worker simulates it.
 //
-// Each 64-bit PCG output supplies the uniform 32-bit draws of two consecutive deals of a
-// cell (a cell with an odd count discards the last half); the booking test u < t is turned
-// into a bit mask, so the loop has no data-dependent branch.
+// Each 64-bit PCG output supplies the uniform 32-bit draws of two consecutive events of a
+// family (a family with an odd count discards the last half). A one-outcome event books
+// when u < t, turned into a bit mask so the loop has no data-dependent branch; a K-outcome
+// event (Joint rows) takes outcome j = #{k : Q_k <= u}, counted from sign bits, j = K
+// meaning none, and adds its amount into that outcome's running sum.
 func (p *plan) worlds(seed uint64, s, n int, tot []float64) {
-	G := len(p.keys)
-	var src [worldBatch]rand.PCG
+	const W = worldBatch
+	var src [W]rand.PCG
 	for k := 0; k < n; k++ {
 		a := splitmix64(seed ^ splitmix64(uint64(s+k)))
 		src[k].Seed(a, splitmix64(a))
-		copy(tot[k*G:(k+1)*G], p.base)
 	}
-	for c := 0; c+1 < len(p.cellStart); c++ {
-		thr := p.thr[p.cellStart[c]:p.cellStart[c+1]]
-		amt := p.amt[p.cellStart[c]:p.cellStart[c+1]]
+	for g, b := range p.base {
+		t := tot[g*W : g*W+n]
+		for k := range t {
+			t[k] = b
+		}
+	}
+	var sc jointScratch
+	for f := 0; f+1 < len(p.famStart); f++ {
+		if p.famK[f] > 1 {
+			p.jointWorlds(f, src[:n], &sc, tot)
+			continue
+		}
+		thr := p.thr[p.famStart[f]:p.famStart[f+1]]
+		amt := p.amt[p.amtStart[f]:p.amtStart[f+1]]
 		amt = amt[:len(thr)]
+		c := p.famOut[f]
 		groups := p.cellGroups[p.cgStart[c]:p.cgStart[c+1]]
+		var sums [W]float64
 		k := 0
 		// Four worlds interleaved: their PCG state updates are independent dependency
 		// chains, which the CPU overlaps.
@@ -367,14 +550,7 @@ func (p *plan) worlds(seed uint64, s, n int, tot []float64) {
 				s2 += booked(uint32(r2.Uint64()), t0, a0)
 				s3 += booked(uint32(r3.Uint64()), t0, a0)
 			}
-			for j, sum := range [4]float64{s0, s1, s2, s3} {
-				if sum != 0 {
-					t := tot[(k+j)*G : (k+j+1)*G]
-					for _, g := range groups {
-						t[g] += sum
-					}
-				}
-			}
+			sums[k], sums[k+1], sums[k+2], sums[k+3] = s0, s1, s2, s3
 		}
 		for ; k < n; k++ {
 			rng := &src[k]
@@ -387,13 +563,89 @@ func (p *plan) worlds(seed uint64, s, n int, tot []float64) {
 			if i < len(thr) {
 				sum += booked(uint32(rng.Uint64()), thr[i], amt[i])
 			}
-			if sum != 0 {
-				t := tot[k*G : (k+1)*G]
-				for _, g := range groups {
-					t[g] += sum
-				}
+			sums[k] = sum
+		}
+		addSums(tot, groups, sums[:n])
+	}
+}
+
+// addSums adds sums[k] (world k of the batch) into every group of groups. Most sums are
+// zero (a family holds a few deals, each unlikely to book in a given world), so a zero
+// one is skipped: that, not the layout, is what keeps these adds cheap.
+func addSums(tot []float64, groups []int32, sums []float64) {
+	for k, x := range sums {
+		if x != 0 {
+			for _, g := range groups {
+				tot[int(g)*worldBatch+k] += x
 			}
 		}
+	}
+}
+
+// jointScratch is jointWorlds' per-batch scratch, reused across families.
+type jointScratch struct {
+	acc  []float64 // acc[j*worldBatch+k]: world k's bookings into outcome j
+	hits []uint32  // hits[j], bit k: world k booked into outcome j
+}
+
+// jointWorlds adds family f's K-outcome events into the batch's totals (tot as in worlds)
+// for the worlds drawing from src. Each world draws its events in order from its own
+// stream, so the totals are those of worlds one at a time.
+//
+// A draw at or above Q_K (no booking: most draws) costs one comparison; a booking finds
+// its outcome by counting the cuts at or below u and adds its amount into the outcome's
+// running sum for that world. Then each outcome something booked into adds its worlds'
+// sums into its groups (the month's and its quarter's), a group's worlds side by side.
+func (p *plan) jointWorlds(f int, src []rand.PCG, sc *jointScratch, tot []float64) {
+	const W = worldBatch
+	n := len(src)
+	K := int(p.famK[f])
+	events := int(p.famStart[f+1] - p.famStart[f])
+	cut := p.cut[p.famCut[f]:p.famCut[f+1]]
+	amt := p.amt[p.amtStart[f]:p.amtStart[f+1]]
+	amt = amt[:len(cut)]
+	if cap(sc.acc) < K*W {
+		sc.acc, sc.hits = make([]float64, K*W), make([]uint32, K)
+	}
+	acc, hits := sc.acc[:K*W], sc.hits[:K]
+	var r [W]uint64
+	for e := 0; e < events; e++ {
+		c, a := cut[e*K:(e+1)*K], amt[e*K:(e+1)*K]
+		last := c[K-1]
+		for k := 0; k < n; k++ {
+			if e%2 == 0 {
+				r[k] = src[k].Uint64()
+			} else {
+				r[k] >>= 32
+			}
+			u := r[k] & 0xffffffff
+			if u >= last {
+				continue
+			}
+			// u - Q_j wraps to a number with the top bit set exactly when u < Q_j.
+			j := K
+			for _, q := range c {
+				j -= int((u - q) >> 63)
+			}
+			hits[j] |= 1 << k
+			acc[j*W+k] += a[j]
+		}
+	}
+	for j, m := range hits {
+		if m == 0 {
+			continue
+		}
+		hits[j] = 0
+		cell := int(p.famOut[f]) + j
+		sums := acc[j*W : j*W+W]
+		for _, g := range p.cellGroups[p.cgStart[cell]:p.cgStart[cell+1]] {
+			t := tot[int(g)*W : int(g)*W+W]
+			for b := m; b != 0; b &= b - 1 {
+				k := bits.TrailingZeros32(b)
+				t[k] += sums[k]
+			}
+		}
+		clear(sums)
 	}
 }
 
@@ -512,17 +764,22 @@ func (p *plan) simulate(sims, bins int, seed uint64, workers int) [][3]float64 {
 	for g := range hists {
 		hists[g] = newHistogram(p.base[g]+p.mean[g], math.Sqrt(p.variance[g]), p.lo[g], p.hi[g], bins)
 	}
-	totals := make([]float64, blockSims*G)
+	// Batch b of a block holds worlds b*worldBatch.. in totals[b*G*worldBatch:], group-major.
+	totals := make([]float64, blockSims/worldBatch*G*worldBatch)
 	for s0 := 0; s0 < sims; s0 += blockSims {
 		n := min(blockSims, sims-s0)
-		parallel((n+worldBatch-1)/worldBatch, workers, func(b int) {
+		batches := (n + worldBatch - 1) / worldBatch
+		parallel(batches, workers, func(b int) {
 			k := b * worldBatch
-			p.worlds(seed, s0+k, min(worldBatch, n-k), totals[k*G:])
+			p.worlds(seed, s0+k, min(worldBatch, n-k), totals[b*G*worldBatch:(b+1)*G*worldBatch])
 		})
 		parallel(G, workers, func(g int) {
 			h := hists[g]
-			for k := 0; k < n; k++ {
-				h.add(totals[k*G+g])
+			for b := 0; b < batches; b++ {
+				m := min(worldBatch, n-b*worldBatch)
+				for _, x := range totals[(b*G+g)*worldBatch : (b*G+g)*worldBatch+m] {
+					h.add(x)
+				}
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -328,6 +329,10 @@ func TestNoSimulation(t *testing.T) {
 // GOMAXPROCS-independence of Distribute.
 func TestWorldBatchesIdentical(t *testing.T) {
 	deals := randomPipeline(rand.New(rand.NewPCG(9, 9)), 1500)
+	for i := 0; i < 300; i++ { // and coupled rows (Joint), three months rolling up into a quarter
+		deals = append(deals, jointDeal(fmt.Sprint("j", i), fmt.Sprintf("rep%d", i%7), "Q1", float64(100+i),
+			[]string{"M1", "M2", "M3"}, []float64{0.1, 0.2 * float64(i%4) / 3, 0.3})...)
+	}
 	p, err := newPlan(deals, threeTypes)
 	if err != nil {
 		t.Fatal(err)
@@ -339,9 +344,175 @@ func TestWorldBatchesIdentical(t *testing.T) {
 		one := make([]float64, G)
 		for k := 0; k < n; k++ {
 			p.world(77, 100+k, one)
-			if !reflect.DeepEqual(one, batch[k*G:(k+1)*G]) {
-				t.Fatalf("batch of %d: world %d differs when simulated alone", n, k)
+			for g := range one {
+				if one[g] != batch[g*worldBatch+k] {
+					t.Fatalf("batch of %d: world %d, group %v: %v alone, %v in the batch", n, k, p.keys[g], one[g], batch[g*worldBatch+k])
+				}
 			}
+		}
+	}
+}
+
+// jointDeal returns one deal's rows over months m1..mk, coupled by Joint, each rolling up
+// into quarter (amount a, q_j per month).
+func jointDeal(id, seg, quarter string, a float64, months []string, q []float64) []Deal {
+	rows := make([]Deal, len(months))
+	for j, m := range months {
+		rows[j] = open(id, m, seg, a, 1, q[j])
+		rows[j].Joint = id
+		rows[j].Rollup = []string{quarter}
+	}
+	return rows
+}
+
+// TestJointMoments checks the exact moments of coupled rows against hand arithmetic: a
+// deal counts once in its quarter, with the summed probability, and its months' variances
+// are those of single Bernoullis.
+func TestJointMoments(t *testing.T) {
+	months := []string{"M1", "M2", "M3"}
+	deals := append(jointDeal("a", "ann", "Q1", 100, months, []float64{0.2, 0.3, 0.1}),
+		jointDeal("b", "bob", "Q1", 50, months, []float64{0, 0.5, 0.5})...)
+	// Unequal amounts (a partial booking): c books 40 in M1 w.p. 0.25 or 60 in M2 w.p. 0.5.
+	c := jointDeal("c", "ann", "Q1", 0, months[:2], []float64{0.25, 0.5})
+	c[0].Amount, c[1].Amount = 40, 60
+	deals = append(deals, c...)
+	rs, err := Distribute(deals, bySegmentAndTotal, Options{Sims: 4000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		period, typ, name string
+		mean, vari        float64
+		nOpen             int
+	}{
+		// a: 100 w.p. 0.6; c: 40 w.p. 0.25, 60 w.p. 0.5: mean 40, E[X^2] = 400 + 1800.
+		{"Q1", "rep", "ann", 60 + 40, 100*100*0.6*0.4 + (2200 - 40*40), 2},
+		// b: 50 w.p. 1 in the quarter: certain, no variance.
+		{"Q1", "rep", "bob", 50, 0, 1},
+		{"Q1", "total", "all", 150, 2400 + 600, 3},
+		{"M2", "total", "all", 30 + 25 + 30, 100*100*0.3*0.7 + 50*50*0.25 + 60*60*0.25, 3},
+		{"M3", "rep", "bob", 25, 625, 1},
+	}
+	for _, tc := range tests {
+		r := find(t, rs, tc.period, tc.typ, tc.name)
+		// A few products and sums: exact up to rounding. Tolerance 1e-9.
+		if math.Abs(r.Expected-tc.mean) > 1e-9 || math.Abs(r.SD*r.SD-tc.vari) > 1e-9*max(1, tc.vari) || r.NOpen != tc.nOpen {
+			t.Errorf("%s/%s/%s: expected %v sd^2 %v open %d, want %v %v %d", tc.period, tc.typ, tc.name, r.Expected, r.SD*r.SD, r.NOpen, tc.mean, tc.vari, tc.nOpen)
+		}
+	}
+	// bob always books 50 in the quarter: every quantile is 50.
+	if r := find(t, rs, "Q1", "rep", "bob"); r.P10 != 50 || r.P90 != 50 {
+		t.Errorf("bob's quarter: P10 %v P90 %v, want 50 (certain)", r.P10, r.P90)
+	}
+	// A partial booking alone: 40 w.p. 0.7 (M1), 60 w.p. 0.15 (M2), else 0 in the quarter.
+	c[0].PInPeriod, c[1].PInPeriod = 0.7, 0.15
+	rs, err = Distribute(c, nil, Options{Sims: 4000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := find(t, rs, "Q1", "segment", "ann"); r.P10 != 0 || r.P50 != 40 || r.P90 != 60 {
+		t.Errorf("partial booking's quarter: P10 %v P50 %v P90 %v, want 0, 40, 60", r.P10, r.P50, r.P90)
+	}
+}
+
+// TestJointMatchesExact checks the simulated quarter and month of coupled deals against the
+// exact distribution: in the quarter each deal is one Bernoulli with the summed q, in a
+// month one with that month's q.
+func TestJointMatchesExact(t *testing.T) {
+	_, amounts, q := smallCase()
+	months := []string{"M1", "M2", "M3"}
+	var deals []Deal
+	split := [][3]float64{{0.5, 0.3, 0.2}, {0.1, 0.1, 0.8}, {1, 0, 0}, {0.2, 0.4, 0.4}}
+	for i := range amounts {
+		s := split[i%len(split)]
+		deals = append(deals, jointDeal(fmt.Sprint(i), "all", "Q1", amounts[i], months, []float64{q[i] * s[0], q[i] * s[1], q[i] * s[2]})...)
+	}
+	const sims = 20000
+	rs, err := Distribute(deals, nil, Options{Sims: sims, Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := make([]float64, len(q))
+	for i := range q {
+		m2[i] = q[i] * split[i%len(split)][1]
+	}
+	for _, c := range []struct {
+		period string
+		exact  Lattice
+	}{{"Q1", Exact(amounts, q, 1)}, {"M2", Exact(amounts, m2, 1)}} {
+		r := find(t, rs, c.period, "segment", "all")
+		if math.Abs(r.Expected-c.exact.Mean()) > 1e-9 {
+			t.Errorf("%s: expected %v, exact mean %v", c.period, r.Expected, c.exact.Mean())
+		}
+		for _, x := range []struct{ p, got float64 }{{0.1, r.P10}, {0.5, r.P50}, {0.9, r.P90}} {
+			// As in TestMonteCarloMatchesExact: 4 SD of the empirical CDF at 20,000 worlds.
+			tol := 4 * math.Sqrt(x.p*(1-x.p)/sims)
+			if below, at := c.exact.CDF(x.got-0.5), c.exact.CDF(x.got); below > x.p+tol || at < x.p-tol {
+				t.Errorf("%s P%.0f = %v: exact P(X<x) = %.4f, P(X<=x) = %.4f, want bracket of %v +- %.4f (exact quantile %v)",
+					c.period, 100*x.p, x.got, below, at, x.p, tol, c.exact.Quantile(x.p))
+			}
+		}
+	}
+}
+
+// TestJointMonthsAddUp checks that coupled rows make a world's months add up to its quarter,
+// which independent rows do not.
+func TestJointMonthsAddUp(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	months := []string{"M1", "M2", "M3"}
+	var deals []Deal
+	for i := 0; i < 800; i++ {
+		w := []float64{r.Float64(), r.Float64(), r.Float64()}
+		total := r.Float64() / (w[0] + w[1] + w[2])
+		id := fmt.Sprint(i)
+		rows := jointDeal(id, fmt.Sprintf("rep%d", r.IntN(7)), "Q1", math.Round(math.Exp(9+r.NormFloat64())), months,
+			[]float64{w[0] * total, w[1] * total, w[2] * total})
+		if i%9 == 0 { // a lone row among the coupled ones
+			rows = rows[:1]
+			rows[0].Joint = ""
+		}
+		deals = append(deals, rows...)
+	}
+	p, err := newPlan(deals, threeTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := make([]float64, len(p.keys))
+	for s := 0; s < 200; s++ {
+		p.world(5, s, tot)
+		sums := map[[2]string]float64{}
+		for g, k := range p.keys {
+			if k.typ == "total" {
+				sums[[2]string{k.period, k.typ}] += tot[g]
+			}
+		}
+		months := sums[[2]string{"M1", "total"}] + sums[[2]string{"M2", "total"}] + sums[[2]string{"M3", "total"}]
+		// Same amounts added in a different order: relative rounding ~1e-15.
+		if q := sums[[2]string{"Q1", "total"}]; math.Abs(months-q) > 1e-9*max(q, 1) {
+			t.Fatalf("world %d: months add up to %v, the quarter is %v", s, months, q)
+		}
+	}
+}
+
+func TestJointInvalid(t *testing.T) {
+	months := []string{"M1", "M2"}
+	over := jointDeal("x", "a", "Q1", 10, months, []float64{0.7, 0.6})
+	apart := append(append(jointDeal("y", "a", "Q1", 10, months[:1], []float64{0.5}), open("z", "M1", "a", 1, 0.5, 1)),
+		jointDeal("y", "a", "Q1", 10, months[1:], []float64{0.2})...)
+	closed := jointDeal("w", "a", "Q1", 10, months, []float64{0.5, 0.2})
+	closed[1].Closed = true
+	for _, tc := range []struct {
+		name  string
+		deals []Deal
+		want  string
+	}{
+		{"sum over 1", over, `deal "x": the probabilities of its 2 Joint rows sum to 1.3`},
+		{"not adjacent", apart, `deal "y": rows with Joint "y" are not next to each other`},
+		{"closed", closed, `deal "w": a closed row cannot be Joint`},
+	} {
+		_, err := Distribute(tc.deals, nil, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
 }
