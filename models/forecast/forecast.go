@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/revcast/revcast/models/pipeline"
@@ -99,8 +100,11 @@ type Result struct {
 // one draw per simulated world over its months (pipeline.Deal.Joint): it closes in at most
 // one, and that month's booking counts in its quarter too (Rollup), so in every world a
 // quarter's open-deal bookings are the sum of its months' and the deal costs one draw
-// instead of one per period. The months' q_ik are the F differences above with F*SF
-// capped at p_win, so they sum to at most 1; each period's distribution is unchanged.
+// instead of one per period. Its months' q_ik are the ones above and sum to
+// F_i(last end) SF_i CF_i <= 1, and a quarter's q is the sum of its months' (the F
+// differences telescope), so each period's distribution is what independent rows give.
+// A deal whose SupplyFactor exceeds 1 (its q folds the factor in per period, capped at
+// p_win, which does not telescope) keeps one independent row per period.
 //
 // Deals not yet created (J_j): bookings from deals created after the forecast date and won
 // in the same period are estimated from history, as the seasonal analog of the same period
@@ -211,10 +215,8 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 	// Months roll up into quarters: an open deal is one draw over its months (Joint), each
 	// month's booking counting in its quarter too (see nesting).
 	leaves, rollups, nested := nesting(periods, asOf)
+	jointDeals := 0 // open deals drawn once over the leaves
 	n := len(open) * len(periods)
-	if nested {
-		n = len(open) * len(leaves)
-	}
 	for i := range outcomes {
 		if oc := &outcomes[i]; closed(oc) {
 			for _, p := range periods {
@@ -277,6 +279,12 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 			cf = m.CreditFactor
 		}
 		key, ki := segKey(s.Owner, s.Team, s.Region, s.Family)
+		// A deal whose supply factor exceeds 1 keeps its independent rows: its per-period
+		// folding (below) does not telescope, so its months would not add up to its quarter.
+		joint := nested && sf <= 1
+		if joint {
+			jointDeals++
+		}
 		for pi, p := range periods {
 			hi := F[endIdx[p.End]]
 			lo := 0.0
@@ -287,7 +295,7 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 			if sc.PWin > 0 {
 				pin = clamp((hi-lo)/sc.PWin, 0, 1)
 			}
-			if !nested {
+			if !joint {
 				dsf := sf
 				if dsf > 1 { // Deal's factors must stay in [0, 1]: fold it into PInPeriod
 					pin, dsf = math.Min(1, pin*dsf), 1
@@ -307,16 +315,16 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 				addBase(pi, key, ki, 0, 0)
 			}
 		}
-		if nested {
-			// G(e) = min(F(e) sf, p_win): the chance to book by e, supply-adjusted and at most
-			// p_win, so the months' q = (G(end) - G(start - 1)) cf sum to at most 1 (for
-			// sf <= 1 exactly the independent rows' q).
-			G := func(e Day) float64 { return math.Min(F[endIdx[e]]*sf, sc.PWin) }
+		if joint {
+			// The months' rows, each q exactly the independent row's; they sum to
+			// F(last end) sf cf <= p_win, and the quarters' are their sums (F telescopes).
+			// The key is the deal's place, not its id, so a duplicate id cannot merge two.
+			jk := strconv.Itoa(i)
 			for k, li := range leaves {
 				p := periods[li]
-				hi, lo := G(p.End), 0.0
+				hi, lo := F[endIdx[p.End]], 0.0
 				if p.Start > asOf {
-					lo = G(p.Start - 1)
+					lo = F[endIdx[p.Start-1]]
 				}
 				pin := 0.0
 				if sc.PWin > 0 {
@@ -324,8 +332,8 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 				}
 				deals = append(deals, pipeline.Deal{
 					ID: s.OpportunityID, Period: p.Name, Segment: key, Amount: s.Amount,
-					Joint: s.OpportunityID, Rollup: rollups[k],
-					PWin: sc.PWin, PInPeriod: pin, SupplyFactor: 1, CreditFactor: cf,
+					Joint: jk, Rollup: rollups[k],
+					PWin: sc.PWin, PInPeriod: pin, SupplyFactor: sf, CreditFactor: cf,
 				})
 			}
 		}
@@ -380,10 +388,7 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 	if sims == 0 {
 		// rows: one per open deal and period whether or not the months are coupled, so
 		// coupling them makes the simulation cheaper, not more precise.
-		rows := len(deals)
-		if nested {
-			rows += len(open) * (len(periods) - len(leaves))
-		}
+		rows := len(deals) + jointDeals*(len(periods)-len(leaves))
 		sims = int(clamp(2e9/math.Max(float64(rows), 1), 1000, 10000))
 		sims = sims / 100 * 100
 	}

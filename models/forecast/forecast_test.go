@@ -3,6 +3,7 @@ package forecast_test
 import (
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,63 @@ func TestFit_UsesOnlyWhatWasKnown(t *testing.T) {
 		m1.CommonShock != m2.CommonShock || m1.SupplyFactor != m2.SupplyFactor {
 		t.Errorf("changing %d outcomes unknown at the fit day changed the model", n)
 	}
+}
+
+// TestForecast_CoupledMonthsSameMoments checks that drawing each open deal once over its
+// months (the horizon's periods nest) gives every period the moments that one independent
+// row per period gives: the same run with one extra period that breaks the nesting (the
+// last quarter and the month after it, which no month of the horizon covers) falls back to
+// independent rows for all periods. The extra period ends after every other, so it adds no
+// earlier end to CloseBy's running maximum (one would change F there).
+func TestForecast_CoupledMonthsSameMoments(t *testing.T) {
+	snaps, outcomes, asOf := smallData(t)
+	open := openAt(snaps, asOf)
+	m, err := forecast.Fit(snaps, outcomes, asOf, forecast.Options{Features: forecast.Full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := forecast.Calendar{FiscalYearStartMonth: 1}
+	horizon := cal.Horizon(asOf, 2)
+	last := horizon[len(horizon)-1]
+	odd := forecast.Period{Name: "odd", Kind: "custom", Start: last.Start, End: forecast.ShiftMonths(last.End, 1)}
+	nested, err := m.Forecast(asOf, open, outcomes, forecast.ForecastOptions{Calendar: cal, Periods: horizon, Seed: 9, Sims: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart, err := m.Forecast(asOf, open, outcomes, forecast.ForecastOptions{Calendar: cal, Periods: append(slices.Clone(horizon), odd), Seed: 9, Sims: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ period, typ, seg string }
+	want := map[key]forecast.PeriodForecast{}
+	for _, p := range apart.Periods {
+		want[key{p.Period.Name, p.SegmentType, p.Segment}] = p
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+	for _, p := range nested.Periods {
+		w, ok := want[key{p.Period.Name, p.SegmentType, p.Segment}]
+		if !ok {
+			t.Fatalf("%s %s/%s: not in the independent run", p.Period.Name, p.SegmentType, p.Segment)
+		}
+		if !near(p.Expected, w.Expected) || !near(p.SD, w.SD) || p.NOpen != w.NOpen || p.Closed != w.Closed {
+			t.Errorf("%s %s/%s: coupled expected %v sd %v open %d closed %v; independent %v %v %d %v",
+				p.Period.Name, p.SegmentType, p.Segment, p.Expected, p.SD, p.NOpen, p.Closed, w.Expected, w.SD, w.NOpen, w.Closed)
+		}
+	}
+	if len(nested.Periods)+countPeriod(apart.Periods, "odd") != len(apart.Periods) {
+		t.Errorf("%d coupled results, %d independent (%d of them for the odd period)", len(nested.Periods), len(apart.Periods), countPeriod(apart.Periods, "odd"))
+	}
+	if m.SupplyFactor <= 1 {
+		t.Logf("supply factor %v: no deal kept independent rows", m.SupplyFactor)
+	}
+}
+
+func countPeriod(ps []forecast.PeriodForecast, name string) int {
+	n := 0
+	for _, p := range ps {
+		if p.Period.Name == name {
+			n++
+		}
+	}
+	return n
 }

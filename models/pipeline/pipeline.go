@@ -95,7 +95,7 @@ type Result struct {
 	Segment     string  `json:"segment"`
 	Closed      float64 `json:"closed"`   // sum of Closed deal amounts
 	Expected    float64 `json:"expected"` // Closed + sum_i a_i q_i (exact)
-	SD          float64 `json:"sd"`       // sqrt(sum_i a_i^2 q_i (1 - q_i)) (exact)
+	SD          float64 `json:"sd"`       // sqrt(sum_i a_i^2 q_i (1 - q_i)) (exact; for Joint rows see Distribute)
 	P10         float64 `json:"p10"`      // simulated quantiles of Closed + sum_i a_i I_i
 	P50         float64 `json:"p50"`
 	P90         float64 `json:"p90"`
@@ -140,7 +140,8 @@ type groupKey struct{ period, typ, name string }
 // memory O(len(deals) + groups * Bins).
 //
 // It returns an error naming the deal if an amount is not finite or a probability or
-// factor of an open deal is outside [0, 1].
+// factor of an open deal is outside [0, 1], and for Joint rows that are not next to each
+// other, whose q sum to more than 1, or that are Closed.
 func Distribute(deals []Deal, segmentsOf func(Deal) []Segment, opts Options) ([]Result, error) {
 	plan, err := newPlan(deals, segmentsOf)
 	if err != nil {
@@ -323,11 +324,13 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 			continue
 		}
 		// Certain: one outcome with q = 1 (and the others 0). Impossible: every q = 0.
+		// Simulated otherwise, when some possible outcome adds a non-zero amount to a group
+		// (one that adds to none draws nothing, so the later deals' draws stay as they were).
 		positive, certain, nonzero := 0, -1, false
 		for r, q := range qs {
 			if q > 0 {
 				positive++
-				nonzero = nonzero || deals[rows[r]].Amount != 0
+				nonzero = nonzero || (deals[rows[r]].Amount != 0 && len(egids[r]) > 0)
 				if q >= 1 {
 					certain = r
 				}
@@ -362,9 +365,8 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 				} else {
 					p.variance[g] += max(m2[g]-m1[g]*m1[g], 0)
 				}
-				if qsum[g] < 1 { // the deal may add nothing to the group
-					amin[g], amax[g] = min(amin[g], 0), max(amax[g], 0)
-				}
+				// The deal adds one of its amounts, or nothing (q < 1); bounds include 0 either
+				// way, loose by at most the smallest amount when the deal always books.
 				p.lo[g] += min(amin[g], 0)
 				p.hi[g] += max(amax[g], 0)
 			}
@@ -477,8 +479,9 @@ func splitmix64(x uint64) uint64 {
 }
 
 // worldBatch is the number of worlds simulated together in one pass over the deals, so
-// that a cell's thresholds and amounts are read from memory once per batch rather than once
-// per world (the pass is otherwise bound by memory bandwidth).
+// that a family's thresholds and amounts are read from memory once per batch rather than
+// once per world (the pass is otherwise bound by memory bandwidth). At most 32: jointWorlds
+// keeps a batch's worlds as the bits of a uint32.
 const worldBatch = 16
 
 // world fills tot (one entry per group) with the bookings of simulated world s.
@@ -751,11 +754,18 @@ func (h *histogram) quantile(rank int) float64 {
 	return pick(rank-cum, h.over.n, h.over.min, h.over.max)
 }
 
-// blockSims is the number of worlds simulated before their totals are binned.
+// blockSims is the number of worlds simulated before their totals are binned; a multiple
+// of worldBatch.
 const blockSims = 256
 
+// The two assumptions above, checked by the compiler: a negative constant does not convert.
+const (
+	_ = uint(32 - worldBatch)
+	_ = uint(-(blockSims % worldBatch))
+)
+
 // simulate runs sims worlds and returns P10, P50, P90 per group. Worlds are simulated in
-// blocks, in parallel over worlds (each writes its own row of totals), then binned in
+// blocks, in parallel over batches of worlds (each writes its own part of totals), then binned in
 // parallel over groups (each histogram owned by one goroutine), so no result depends on
 // scheduling.
 func (p *plan) simulate(sims, bins int, seed uint64, workers int) [][3]float64 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -455,8 +456,9 @@ func TestJointMatchesExact(t *testing.T) {
 	}
 }
 
-// TestJointMonthsAddUp checks that coupled rows make a world's months add up to its quarter,
-// which independent rows do not.
+// TestJointMonthsAddUp checks that with Rollup a world's months add up to its quarter, and
+// that Joint makes a deal book in at most one month: a rep with one deal has that deal's
+// amount or nothing in the quarter (independent rows could book it twice).
 func TestJointMonthsAddUp(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	months := []string{"M1", "M2", "M3"}
@@ -473,6 +475,9 @@ func TestJointMonthsAddUp(t *testing.T) {
 		}
 		deals = append(deals, rows...)
 	}
+	// rep100: one deal that books with probability 0.9 (0.3 a month).
+	single := jointDeal("single", "rep100", "Q1", 1000, months, []float64{0.3, 0.3, 0.3})
+	deals = append(deals, single...)
 	p, err := newPlan(deals, threeTypes)
 	if err != nil {
 		t.Fatal(err)
@@ -490,6 +495,11 @@ func TestJointMonthsAddUp(t *testing.T) {
 		// Same amounts added in a different order: relative rounding ~1e-15.
 		if q := sums[[2]string{"Q1", "total"}]; math.Abs(months-q) > 1e-9*max(q, 1) {
 			t.Fatalf("world %d: months add up to %v, the quarter is %v", s, months, q)
+		}
+		for g, k := range p.keys {
+			if k.period == "Q1" && k.typ == "rep" && k.name == "rep100" && tot[g] != 0 && tot[g] != 1000 {
+				t.Fatalf("world %d: rep100's one deal of 1000 booked %v in the quarter", s, tot[g])
+			}
 		}
 	}
 }
@@ -513,6 +523,271 @@ func TestJointInvalid(t *testing.T) {
 		_, err := Distribute(tc.deals, nil, Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// randomEvents returns n deals of 1 to 4 rows (several rows: Joint), with the edge cases of
+// the probabilities (summing to 1, one positive, all zero, one certain among zeros) and
+// amounts (negative, zero, equal), some rolling up into "Q" and some closed.
+func randomEvents(r *rand.Rand, n int) [][]Deal {
+	var out [][]Deal
+	for i := 0; i < n; i++ {
+		K := 1 + r.IntN(4)
+		id := fmt.Sprint("d", i)
+		q := make([]float64, K)
+		switch r.IntN(6) {
+		case 0: // summing to 1
+			q[0], q[K-1] = 0.25, 0.75
+			if K == 1 {
+				q[0] = 1
+			}
+		case 1: // one positive
+			q[r.IntN(K)] = 0.3 + 0.5*r.Float64()
+		case 2: // all zero
+		case 3: // one certain among zeros
+			q[r.IntN(K)] = 1
+		default:
+			total := 0.0
+			for j := range q {
+				if r.IntN(4) > 0 {
+					q[j] = r.Float64()
+				}
+				total += q[j]
+			}
+			scale := r.Float64() / math.Max(total, 1e-9)
+			for j := range q {
+				q[j] *= scale
+			}
+		}
+		seg := fmt.Sprint("rep", r.IntN(2))
+		var rows []Deal
+		for j := 0; j < K; j++ {
+			a := float64(1 + r.IntN(9))
+			switch r.IntN(5) {
+			case 0:
+				a = -a
+			case 1:
+				a = 0
+			}
+			if j > 0 && r.IntN(3) == 0 {
+				a = rows[0].Amount
+			}
+			d := open(id, fmt.Sprint("M", j%3+1), seg, a, q[j], 1)
+			if K > 1 {
+				d.Joint = id
+			}
+			if r.IntN(4) > 0 {
+				d.Rollup = []string{"Q"}
+			}
+			rows = append(rows, d)
+		}
+		if K == 1 && r.IntN(5) == 0 {
+			rows[0].Closed = true
+		}
+		out = append(out, rows)
+	}
+	return out
+}
+
+// TestPlanMomentsBruteForce checks newPlan's exact moments, bounds and open counts against
+// the enumeration of every outcome of a few random deals (each deal: one of its rows or
+// none, with probabilities q_j and 1 - sum q_j).
+func TestPlanMomentsBruteForce(t *testing.T) {
+	segs := func(d Deal) []Segment { return []Segment{{"total", "all"}, {"rep", d.Segment}} }
+	for trial := 0; trial < 300; trial++ {
+		r := rand.New(rand.NewPCG(uint64(trial), 7))
+		events := randomEvents(r, 1+r.IntN(5))
+		var deals []Deal
+		for _, e := range events {
+			deals = append(deals, e...)
+		}
+		p, err := newPlan(deals, segs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		index := map[groupKey]int{}
+		for g, k := range p.keys {
+			index[k] = g
+		}
+		G := len(p.keys)
+		adds := func(d Deal) []float64 { // what the row adds to each group when it books
+			v := make([]float64, G)
+			for _, per := range append([]string{d.Period}, d.Rollup...) {
+				for _, s := range segs(d) {
+					v[index[groupKey{per, s.Type, s.Name}]] = d.Amount
+				}
+			}
+			return v
+		}
+		dist := make([]map[float64]float64, G) // exact distribution of each group's total
+		for g := range dist {
+			dist[g] = map[float64]float64{0: 1}
+		}
+		nOpen := make([]int, G)
+		for _, e := range events {
+			type outcome struct {
+				p   float64
+				add []float64
+			}
+			var outs []outcome
+			if e[0].Closed {
+				outs = []outcome{{1, adds(e[0])}}
+			} else {
+				rest, touched := 1.0, make([]bool, G)
+				for _, d := range e {
+					a := adds(d)
+					for g := range a {
+						touched[g] = touched[g] || rowFeeds(d, p.keys[g], segs)
+					}
+					outs = append(outs, outcome{d.Q(), a})
+					rest -= d.Q()
+				}
+				outs = append(outs, outcome{max(rest, 0), make([]float64, G)})
+				for g, ok := range touched {
+					if ok {
+						nOpen[g]++
+					}
+				}
+			}
+			for g := range dist {
+				next := map[float64]float64{}
+				for v, pv := range dist[g] {
+					for _, o := range outs {
+						if o.p > 0 {
+							next[v+o.add[g]] += pv * o.p
+						}
+					}
+				}
+				dist[g] = next
+			}
+		}
+		for g := range dist {
+			mean, m2, lo, hi := 0.0, 0.0, math.Inf(1), math.Inf(-1)
+			for v, pv := range dist[g] {
+				mean += v * pv
+				m2 += v * v * pv
+				if pv > 1e-15 {
+					lo, hi = min(lo, v), max(hi, v)
+				}
+			}
+			variance := m2 - mean*mean
+			got := p.closed[g] + p.certain[g] + p.mean[g]
+			// Sums of a few products of small integers and probabilities. Tolerance 1e-9.
+			if math.Abs(got-mean) > 1e-9*(1+math.Abs(mean)) || math.Abs(p.variance[g]-variance) > 1e-9*(1+variance) {
+				t.Errorf("trial %d %v: mean %v variance %v, enumerated %v %v", trial, p.keys[g], got, p.variance[g], mean, variance)
+			}
+			if p.lo[g] > lo+1e-9 || p.hi[g] < hi-1e-9 {
+				t.Errorf("trial %d %v: bounds %v..%v exclude the possible totals %v..%v", trial, p.keys[g], p.lo[g], p.hi[g], lo, hi)
+			}
+			if p.nOpen[g] != nOpen[g] {
+				t.Errorf("trial %d %v: %d open deals, want %d", trial, p.keys[g], p.nOpen[g], nOpen[g])
+			}
+		}
+	}
+}
+
+// rowFeeds reports whether row d books into group k.
+func rowFeeds(d Deal, k groupKey, segs func(Deal) []Segment) bool {
+	for _, per := range append([]string{d.Period}, d.Rollup...) {
+		for _, s := range segs(d) {
+			if (groupKey{per, s.Type, s.Name}) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// referenceWorld recomputes world s's totals from the plan's arrays one event at a time,
+// the plain reading of what worlds does.
+func referenceWorld(p *plan, seed uint64, s int) []float64 {
+	tot := slices.Clone(p.base)
+	var src rand.PCG
+	a := splitmix64(seed ^ splitmix64(uint64(s)))
+	src.Seed(a, splitmix64(a))
+	for f := 0; f+1 < len(p.famStart); f++ {
+		K := int(p.famK[f])
+		var r uint64
+		for e := 0; e < int(p.famStart[f+1]-p.famStart[f]); e++ {
+			if e%2 == 0 {
+				r = src.Uint64()
+			} else {
+				r >>= 32
+			}
+			u := r & 0xffffffff
+			j, amt := -1, 0.0
+			if K == 1 {
+				if uint32(u) < p.thr[int(p.famStart[f])+e] {
+					j, amt = 0, p.amt[int(p.amtStart[f])+e]
+				}
+			} else {
+				for o := 0; o < K; o++ {
+					if u < p.cut[int(p.famCut[f])+e*K+o] {
+						j, amt = o, p.amt[int(p.amtStart[f])+e*K+o]
+						break
+					}
+				}
+			}
+			if j >= 0 {
+				c := int(p.famOut[f]) + j
+				for _, g := range p.cellGroups[p.cgStart[c]:p.cgStart[c+1]] {
+					tot[g] += amt
+				}
+			}
+		}
+	}
+	return tot
+}
+
+// TestWorldsMatchReference checks worlds against referenceWorld for batches of every size
+// class (full, odd, small, one), over a buffer holding stale values, with families of one
+// to four outcomes interleaved, and Distribute's results across workers at world counts
+// that are not multiples of a batch.
+func TestWorldsMatchReference(t *testing.T) {
+	segs := func(d Deal) []Segment { return []Segment{{"total", "all"}, {"rep", d.Segment}} }
+	r := rand.New(rand.NewPCG(4, 4))
+	var deals []Deal
+	for i := 0; i < 3000; i++ {
+		e := randomEvents(r, 1)[0]
+		for j := range e {
+			if e[j].Joint != "" {
+				e[j].Joint = fmt.Sprint("e", i)
+			}
+		}
+		deals = append(deals, e...)
+	}
+	p, err := newPlan(deals, segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	G := len(p.keys)
+	batch := make([]float64, G*worldBatch)
+	for _, n := range []int{worldBatch, 13, 5, 1} {
+		for s0 := 0; s0 < 64; s0 += n {
+			for i := range batch {
+				batch[i] = math.NaN()
+			}
+			p.worlds(3, s0, n, batch)
+			for k := 0; k < n; k++ {
+				ref := referenceWorld(p, 3, s0+k)
+				for g := range ref {
+					// The same amounts added in another order. Tolerance 1e-9 relative.
+					if got := batch[g*worldBatch+k]; !(math.Abs(ref[g]-got) <= 1e-9*(1+math.Abs(ref[g]))) {
+						t.Fatalf("batch of %d, world %d, %v: %v, reference %v", n, s0+k, p.keys[g], got, ref[g])
+					}
+				}
+			}
+		}
+	}
+	for _, sims := range []int{37, 300, 513} {
+		a, err := Distribute(deals, segs, Options{Sims: sims, Seed: 2, Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := Distribute(deals, segs, Options{Sims: sims, Seed: 2, Workers: 3})
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%d worlds: 1 and 3 workers differ", sims)
 		}
 	}
 }
