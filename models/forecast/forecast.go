@@ -199,6 +199,14 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 		dataStart = min(dataStart, outcomes[i].CreatedDay)
 	}
 	closed := func(oc *Outcome) bool { return oc.Won && oc.Closed(asOf) }
+	// The won deals, the only ones an analog window or "closed so far" can hold: the
+	// windows' loops (periods x 4 windows, twice) read these instead of every outcome.
+	var won []int32
+	for i := range outcomes {
+		if outcomes[i].Won {
+			won = append(won, int32(i))
+		}
+	}
 	res.Growth = growth(outcomes, asOf)
 	var analogs [][]analog // per period
 	if !o.NoNewDeals {
@@ -228,7 +236,7 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 	}
 	for _, ws := range analogs {
 		for _, w := range ws {
-			for i := range outcomes {
+			for _, i := range won {
 				if w.holds(&outcomes[i]) {
 					n++
 				}
@@ -365,7 +373,7 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 		p := periods[k]
 		K := float64(len(ws))
 		for _, w := range ws {
-			for i := range outcomes {
+			for _, i := range won {
 				oc := &outcomes[i]
 				if !w.holds(oc) {
 					continue
