@@ -293,17 +293,20 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 		if joint {
 			jointDeals++
 		}
-		for pi, p := range periods {
-			hi := F[endIdx[p.End]]
-			lo := 0.0
+		// pinOf is PInPeriod of period p: (F(end) - F(start - 1)) / p_win.
+		pinOf := func(p Period) float64 {
+			hi, lo := F[endIdx[p.End]], 0.0
 			if p.Start > asOf {
 				lo = F[endIdx[p.Start-1]]
 			}
-			pin := 0.0
 			if sc.PWin > 0 {
-				pin = clamp((hi-lo)/sc.PWin, 0, 1)
+				return clamp((hi-lo)/sc.PWin, 0, 1)
 			}
+			return 0
+		}
+		for pi, p := range periods {
 			if !joint {
+				pin := pinOf(p)
 				dsf := sf
 				if dsf > 1 { // Deal's factors must stay in [0, 1]: fold it into PInPeriod
 					pin, dsf = math.Min(1, pin*dsf), 1
@@ -325,23 +328,15 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 		}
 		if joint {
 			// The months' rows, each q exactly the independent row's; they sum to
-			// F(last end) sf cf <= p_win, and the quarters' are their sums (F telescopes).
+			// F(last end) sf cf <= 1, and the quarters' are their sums (F telescopes).
 			// The key is the deal's place, not its id, so a duplicate id cannot merge two.
 			jk := strconv.Itoa(i)
 			for k, li := range leaves {
 				p := periods[li]
-				hi, lo := F[endIdx[p.End]], 0.0
-				if p.Start > asOf {
-					lo = F[endIdx[p.Start-1]]
-				}
-				pin := 0.0
-				if sc.PWin > 0 {
-					pin = clamp((hi-lo)/sc.PWin, 0, 1)
-				}
 				deals = append(deals, pipeline.Deal{
 					ID: s.OpportunityID, Period: p.Name, Segment: key, Amount: s.Amount,
 					Joint: jk, Rollup: rollups[k],
-					PWin: sc.PWin, PInPeriod: pin, SupplyFactor: sf, CreditFactor: cf,
+					PWin: sc.PWin, PInPeriod: pinOf(p), SupplyFactor: sf, CreditFactor: cf,
 				})
 			}
 		}
