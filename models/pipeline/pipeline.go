@@ -197,9 +197,8 @@ type plan struct {
 	famStart              []int32   // family f holds events famStart[f]..famStart[f+1]-1 (event order)
 	famK                  []int32   // outcomes per event of family f
 	famOut                []int32   // family f's outcome j feeds the groups of outcome cell famOut[f]+j
-	famCut                []int32   // family f's cumulative thresholds start at cut[famCut[f]] (K > 1)
 	thr                   []uint32  // per event of a one-outcome family: booking threshold q * 2^32
-	cut                   []uint64  // per event of a K-outcome family, K cumulative thresholds Q_j * 2^32
+	cut                   []uint64  // beside amt: a K-outcome event's cumulative thresholds Q_j * 2^32 (unused for K = 1)
 	amt                   []float64 // per event (K = 1) or per event and outcome (K > 1, K per event)
 	amtStart              []int32   // family f's amounts start at amt[amtStart[f]]
 	cellGroups            []int32   // outcome cell c feeds groups cellGroups[cgStart[c]:cgStart[c+1]] (rollups included)
@@ -405,21 +404,14 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 	p.cgStart = append(p.cgStart, int32(len(p.cellGroups)))
 	// Counting sort of the simulated events by family, stable in deal order.
 	p.famStart = make([]int32, len(famCount)+1)
-	p.famCut = make([]int32, len(famCount)+1)
 	p.amtStart = make([]int32, len(famCount)+1)
 	for f, n := range famCount {
 		p.famStart[f+1] = p.famStart[f] + n
-		k := p.famK[f]
-		cuts := n * k
-		if k == 1 {
-			cuts = 0
-		}
-		p.famCut[f+1] = p.famCut[f] + cuts
-		p.amtStart[f+1] = p.amtStart[f] + n*k
+		p.amtStart[f+1] = p.amtStart[f] + n*p.famK[f]
 	}
 	nf := len(famCount)
 	p.thr = make([]uint32, p.famStart[nf])
-	p.cut = make([]uint64, p.famCut[nf])
+	p.cut = make([]uint64, p.amtStart[nf])
 	p.amt = make([]float64, p.amtStart[nf])
 	next := slices.Clone(p.famStart[:nf])
 	for _, ev := range events {
@@ -436,7 +428,7 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 		Q := 0.0
 		for r := int32(0); r < k; r++ {
 			Q += evQ[ev.off+r]
-			p.cut[p.famCut[f]+slot*k+r] = cumThreshold(Q)
+			p.cut[p.amtStart[f]+slot*k+r] = cumThreshold(Q)
 			p.amt[p.amtStart[f]+slot*k+r] = evA[ev.off+r]
 		}
 	}
@@ -604,7 +596,7 @@ func (p *plan) jointWorlds(f int, src []rand.PCG, sc *jointScratch, tot []float6
 	n := len(src)
 	K := int(p.famK[f])
 	events := int(p.famStart[f+1] - p.famStart[f])
-	cut := p.cut[p.famCut[f]:p.famCut[f+1]]
+	cut := p.cut[p.amtStart[f]:p.amtStart[f+1]]
 	amt := p.amt[p.amtStart[f]:p.amtStart[f+1]]
 	amt = amt[:len(cut)]
 	if cap(sc.acc) < K*W {

@@ -723,7 +723,7 @@ func referenceWorld(p *plan, seed uint64, s int) []float64 {
 				}
 			} else {
 				for o := 0; o < K; o++ {
-					if u < p.cut[int(p.famCut[f])+e*K+o] {
+					if u < p.cut[int(p.amtStart[f])+e*K+o] {
 						j, amt = o, p.amt[int(p.amtStart[f])+e*K+o]
 						break
 					}
