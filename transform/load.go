@@ -115,7 +115,7 @@ func (w *Warehouse) load(ctx context.Context, lakeDir string, sources []LakeSour
 			if !st.IsDir() {
 				continue
 			}
-			files, err := newParquetFiles(filepath.Join(lakeDir, src.Name, st.Name()), loaded)
+			files, err := newParquetFiles(lakeDir, src.Name, st.Name(), loaded)
 			if err != nil {
 				return res, fmt.Errorf("load %s/%s: %w", src.Name, st.Name(), err)
 			}
@@ -148,10 +148,12 @@ func tombstonesFirst(name string) string {
 	return name + "\x01"
 }
 
-// newParquetFiles lists the landed .parquet files under dir that are not in loaded, in
-// landing order (dt, run id, part sequence all sort lexically).
-func newParquetFiles(dir string, loaded map[string]bool) ([]string, error) {
+// newParquetFiles lists the landed .parquet files of source's stream under lakeDir that
+// are not in loaded (keys of lakeKey), as absolute paths in landing order (dt, run id, part
+// sequence all sort lexically).
+func newParquetFiles(lakeDir, source, stream string, loaded map[string]bool) ([]string, error) {
 	var files []string
+	dir := filepath.Join(lakeDir, source, stream)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -159,11 +161,15 @@ func newParquetFiles(dir string, loaded map[string]bool) ([]string, error) {
 		if d.IsDir() || !strings.HasSuffix(p, ".parquet") {
 			return nil // temp files end in .tmp and are never read
 		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return err
 		}
-		if !loaded[abs] {
+		if !loaded[source+"/"+stream+"/"+filepath.ToSlash(rel)] {
 			files = append(files, abs)
 		}
 		return nil
@@ -172,21 +178,36 @@ func newParquetFiles(dir string, loaded map[string]bool) ([]string, error) {
 	return files, err
 }
 
+// loadedFiles returns the lake files loaded before, by lakeKey.
 func (w *Warehouse) loadedFiles(ctx context.Context) (map[string]bool, error) {
-	rows, err := w.DB.QueryContext(ctx, `select path from meta.loaded_files`)
+	rows, err := w.DB.QueryContext(ctx, `select path, source, stream from meta.loaded_files`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	m := map[string]bool{}
 	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
+		var p, source, stream string
+		if err := rows.Scan(&p, &source, &stream); err != nil {
 			return nil, err
 		}
-		m[p] = true
+		m[lakeKey(p, source, stream)] = true
 	}
 	return m, rows.Err()
+}
+
+// lakeKey names a loaded file (meta.loaded_files.path, the absolute path it was loaded
+// from) by where it sits in the lake, <source>/<stream>/<path below the stream>, so that a
+// project moved or restored to another directory does not load its landed files a second
+// time (each record twice in raw, and every model rebuilt from the start). The stream's
+// folder is the last "/<source>/<stream>/" of the path; a path without it keys as itself.
+func lakeKey(path, source, stream string) string {
+	p := filepath.ToSlash(path)
+	mid := "/" + source + "/" + stream + "/"
+	if i := strings.LastIndex(p, mid); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 // loadFiles appends files to raw.table inside one transaction, the rows echo recognises

@@ -114,6 +114,26 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("accounts = %d, want 2", n)
 		}
 	})
+	t.Run("a moved lake loads only its new files", func(t *testing.T) {
+		// The project restored under another directory: the same files at other paths.
+		moved := filepath.Join(t.TempDir(), "elsewhere", "lake")
+		if err := os.CopyFS(moved, os.DirFS(lake)); err != nil {
+			t.Fatal(err)
+		}
+		before := count(t, w, `select count(*) from raw.files__accounts`)
+		res, err := w.Load(ctx, moved, srcs)
+		if err != nil || res.Files != 0 || res.Rows != 0 {
+			t.Fatalf("load after the move: %+v %v, want nothing new", res, err)
+		}
+		landParquet(t, w, moved, "exports", "accounts", "r4-000004.parquet",
+			`select 'A4' as account_id, 'Umbrella' as account_name, 'GB' as country, timestamptz '2026-06-03 10:00:00+00' as modified_at`)
+		if res, err = w.Load(ctx, moved, srcs); err != nil || res.Files != 1 || res.Rows != 1 {
+			t.Fatalf("load of a file landed after the move: %+v %v, want 1 file and 1 row", res, err)
+		}
+		if n := count(t, w, `select count(*) from raw.files__accounts`); n != before+1 {
+			t.Fatalf("raw rows = %d, want %d", n, before+1)
+		}
+	})
 }
 
 func TestParseModels(t *testing.T) {
