@@ -810,9 +810,16 @@ func (b *builder) incremental(ctx context.Context, m Model, fp string, bm *Built
 		}
 		return nil
 	}
+	t0 := time.Now()
+	step := func(name string) {
+		now := time.Now()
+		bm.Steps = append(bm.Steps, Step{Name: name, Elapsed: now.Sub(t0)})
+		t0 = now
+	}
 	if err := run("create or replace temp table _inc_p as select distinct * from (\n" + strings.Join(pieces, "\nunion all\n") + "\n)"); err != nil {
 		return err
 	}
+	step("partitions")
 	refs := make(map[string]string, len(restricted))
 	viewOf := map[string]string{} // restricted relation → its view
 	k := 0
@@ -840,9 +847,11 @@ func (b *builder) incremental(ctx context.Context, m Model, fp string, bm *Built
 	if err := run(fmt.Sprintf("create or replace temp table %s as select * from %s semi join _inc_p on %s", oldRows, table, mine)); err != nil {
 		return err
 	}
+	step("old rows")
 	if err := run(fmt.Sprintf("create or replace temp table %s as select q.* from (\n%s\n) q semi join _inc_p on %s", newRows, rewriteRefs(m.SQL, refs), mine)); err != nil {
 		return err
 	}
+	step("new rows")
 	// The rows changed unless old and new are equal multisets: the same number of rows,
 	// and every distinct old row is in new as often (EXCEPT of the rows with their counts).
 	var diff, before, after int64
@@ -858,15 +867,18 @@ func (b *builder) incremental(ctx context.Context, m Model, fp string, bm *Built
 			return err
 		}
 	}
+	step("compare")
 	version := st.Version
 	if diff > 0 {
 		version++
 		if err := run(fmt.Sprintf("delete from %s where exists (select 1 from _inc_p where %s)", table, mine)); err != nil {
 			return err
 		}
+		step("delete")
 		if err := run(fmt.Sprintf("insert into %s by name select * from %s", table, newRows)); err != nil {
 			return err
 		}
+		step("insert")
 	}
 	drop := []string{"drop table temp.main._inc_p"}
 	for i := 1; i <= k; i++ {
@@ -892,6 +904,7 @@ func (b *builder) incremental(ctx context.Context, m Model, fp string, bm *Built
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	step("state and commit")
 	if diff > 0 {
 		b.temps = append(b.temps, oldRows, newRows)
 		b.deltas[m.Name] = delta{from: st.Version, to: version, old: oldRows, new: newRows}

@@ -258,6 +258,15 @@ type BuiltModel struct {
 	Reason string
 	// Partitions is how many partitions an incremental update recomputed.
 	Partitions int64
+	// Steps is the wall time of each step of an incremental update, in order (finding
+	// the slow statement of a large table's update); nil for the other modes.
+	Steps []Step
+}
+
+// Step is the wall time of one named step of a model's build.
+type Step struct {
+	Name    string
+	Elapsed time.Duration
 }
 
 // Settings are the values models read from meta.settings.

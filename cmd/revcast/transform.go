@@ -101,7 +101,15 @@ func (m *Main) transformWith(ctx context.Context, cfg *Config, asOf time.Time, o
 	modes := map[string]int{}
 	for _, b := range sum.Build.Models {
 		modes[b.Mode]++
-		m.Logger.Debug("model", "name", b.Name, "build", b.Mode, "rows", b.Rows, "partitions", b.Partitions, "seconds", fmt.Sprintf("%.3f", b.Elapsed.Seconds()), "why", b.Reason)
+		args := []any{"name", b.Name, "build", b.Mode, "rows", b.Rows, "partitions", b.Partitions, "seconds", fmt.Sprintf("%.3f", b.Elapsed.Seconds()), "why", b.Reason}
+		if len(b.Steps) > 0 {
+			steps := make([]string, len(b.Steps))
+			for i, s := range b.Steps {
+				steps[i] = fmt.Sprintf("%s=%.3f", s.Name, s.Elapsed.Seconds())
+			}
+			args = append(args, "steps", strings.Join(steps, ", "))
+		}
+		m.Logger.Debug("model", args...)
 	}
 	m.Logger.Info("built models", "models", len(sum.Build.Models), "full", modes[transform.ModeFull],
 		"incremental", modes[transform.ModeIncremental], "skipped", modes[transform.ModeSkipped], "seconds", since(start))
