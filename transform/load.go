@@ -149,7 +149,7 @@ func tombstonesFirst(name string) string {
 }
 
 // newParquetFiles lists the landed .parquet files of source's stream under lakeDir that
-// are not in loaded (keys of lakeKey), as absolute paths in landing order (dt, run id, part
+// are not in loaded (keys of LakeKey), as absolute paths in landing order (dt, run id, part
 // sequence all sort lexically).
 func newParquetFiles(lakeDir, source, stream string, loaded map[string]bool) ([]string, error) {
 	var files []string
@@ -178,7 +178,7 @@ func newParquetFiles(lakeDir, source, stream string, loaded map[string]bool) ([]
 	return files, err
 }
 
-// loadedFiles returns the lake files loaded before, by lakeKey.
+// loadedFiles returns the lake files loaded before, by LakeKey.
 func (w *Warehouse) loadedFiles(ctx context.Context) (map[string]bool, error) {
 	rows, err := w.DB.QueryContext(ctx, `select path, source, stream from meta.loaded_files`)
 	if err != nil {
@@ -191,17 +191,17 @@ func (w *Warehouse) loadedFiles(ctx context.Context) (map[string]bool, error) {
 		if err := rows.Scan(&p, &source, &stream); err != nil {
 			return nil, err
 		}
-		m[lakeKey(p, source, stream)] = true
+		m[LakeKey(p, source, stream)] = true
 	}
 	return m, rows.Err()
 }
 
-// lakeKey names a loaded file (meta.loaded_files.path, the absolute path it was loaded
+// LakeKey names a loaded file (meta.loaded_files.path, the absolute path it was loaded
 // from) by where it sits in the lake, <source>/<stream>/<path below the stream>, so that a
 // project moved or restored to another directory does not load its landed files a second
 // time (each record twice in raw, and every model rebuilt from the start). The stream's
 // folder is the last "/<source>/<stream>/" of the path; a path without it keys as itself.
-func lakeKey(path, source, stream string) string {
+func LakeKey(path, source, stream string) string {
 	p := filepath.ToSlash(path)
 	mid := "/" + source + "/" + stream + "/"
 	if i := strings.LastIndex(p, mid); i >= 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,5 +178,39 @@ func TestWriteback_EchoIsNotAChange(t *testing.T) {
 		if got := query(`select count(*) from raw.salesforce__opportunity__echo`); got != echoes {
 			t.Errorf("echo rows %d, want %d", got, echoes)
 		}
+	})
+	t.Run("a moved project loads nothing again and keeps diffing against its copy", func(t *testing.T) {
+		cli("writeback", "--log-level", "warn")
+		nextSecond()
+		cli("extract", "--source", "salesforce", "--log-level", "warn")
+		cli("transform", "--as-of", day, "--log-level", "warn")
+		// What a write-back reads back from the CRM here before the move (1 record of 800:
+		// the copy vouches for the others) is what it must read after it.
+		seq := lastSeq(srv.Salesforce)
+		cli("writeback")
+		readBefore := oppReads(seq)
+
+		noWrites(t, srv.Salesforce, seq)
+		rawRows := query(`select count(*) from raw.salesforce__opportunity`) + query(`select count(*) from raw.salesforce__opportunity__echo`)
+		// The project restored under another directory: its paths are relative to the config.
+		moved := filepath.Join(t.TempDir(), "moved")
+		if err := os.Rename(dir, moved); err != nil {
+			t.Fatal(err)
+		}
+		cfg = filepath.Join(moved, filepath.Base(cfg))
+		whPath = filepath.Join(moved, "data", "warehouse.duckdb")
+		errs := cli("transform", "--as-of", day, "--log-level", "info")
+		if line := lastLine(errs, `msg="loaded lake files"`); !strings.Contains(line, " files=0 ") {
+			t.Errorf("the moved project loaded its lake again: %s", line)
+		}
+		if got := query(`select count(*) from raw.salesforce__opportunity`) + query(`select count(*) from raw.salesforce__opportunity__echo`); got != rawRows {
+			t.Errorf("raw opportunity rows %d after the move, want %d", got, rawRows)
+		}
+		seq = lastSeq(srv.Salesforce)
+		cli("writeback")
+		if n := oppReads(seq); n != readBefore {
+			t.Errorf("write-back in the moved project read %d opportunities back from the CRM, want the %d it read before the move", n, readBefore)
+		}
+		noWrites(t, srv.Salesforce, seq)
 	})
 }

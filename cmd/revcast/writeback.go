@@ -177,6 +177,7 @@ func buildTarget(cfg *Config) (writeback.Target, error) {
 		case *salesforce.Source:
 			t := writeback.NewSalesforce(name, writeback.NewSalesforceAPI(src))
 			t.Requests = cfg.Writeback.ConcurrentRequests
+			t.LakeDir = cfg.DataPath("lake")
 			return t, nil
 		default:
 			return nil, revcast.Errorf(revcast.EINVALID, "%s: writeback.target %q is a %s source: write-back supports salesforce so far", cfg.Path, name, cs.Type)

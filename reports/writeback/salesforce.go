@@ -90,6 +90,9 @@ type Salesforce struct {
 	// Requests is how many read queries may wait for the CRM at once; default
 	// DefaultRequests (Writer.Requests governs the writes).
 	Requests int
+	// LakeDir is where the project's lake is now. Copy looks there for a landed file whose
+	// recorded path (meta.loaded_files) is gone: a project moved or restored elsewhere.
+	LakeDir string
 }
 
 // NewSalesforce returns the target for the configured Salesforce source name, talking

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -54,7 +55,9 @@ func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField stri
 	}
 	// The files that carry every field, and when the newest extraction started (its run
 	// id opens the file name: <run-id>-<seq>.parquet).
-	var files []string
+	// files are the stream's landed files where they are now; located pairs each with the
+	// path it was loaded from, which the rows' _file holds and a moved project no longer has.
+	var files, located []string
 	var newest sql.NullString
 	rows, err := db.QueryContext(ctx, `select path, regexp_extract(path, '([0-9]{8}T[0-9]{6}Z)-[^/]*$', 1)
 		from meta.loaded_files where source = ? and stream = ?`, s.name, stream)
@@ -67,10 +70,12 @@ func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField stri
 			rows.Close()
 			return false, err
 		}
-		if _, err := os.Stat(path); err != nil {
+		at, ok := s.locate(path, stream)
+		if !ok {
 			continue // removed from the lake: its rows are not vouched for
 		}
-		files = append(files, duckx.Literal(path))
+		files = append(files, duckx.Literal(at))
+		located = append(located, "("+duckx.Literal(at)+", "+duckx.Literal(path)+")")
 		if run > newest.String {
 			newest = sql.NullString{String: run, Valid: true}
 		}
@@ -87,8 +92,10 @@ func (s *Salesforce) Copy(ctx context.Context, db *sql.DB, object, keyField stri
 	for i, f := range fields {
 		fieldList[i] = duckx.Literal(f)
 	}
-	carrying := fmt.Sprintf(`select file_name from parquet_schema([%s]) where name in (%s) group by file_name having count(distinct name) = %d`,
-		strings.Join(files, ", "), strings.Join(fieldList, ", "), len(fields))
+	carrying := fmt.Sprintf(`select f.loaded_as as file_name
+		from (select file_name from parquet_schema([%s]) where name in (%s) group by file_name having count(distinct name) = %d) s
+		join (values %s) f(file_name, loaded_as) using (file_name)`,
+		strings.Join(files, ", "), strings.Join(fieldList, ", "), len(fields), strings.Join(located, ", "))
 	filters := []string{`not coalesce(c."IsDeleted", false)`, `c._file in (select file_name from carrying)`}
 	with := []string{"wanted as (select unnest(?::varchar[]) as key)", "carrying as (" + carrying + ")"}
 	if cols, err := tableColumns(ctx, db, "raw", table+"__deleted"); err != nil {
@@ -158,6 +165,25 @@ select %s from latest c where %s`,
 		fn(id, cur)
 	}
 	return true, rows.Err()
+}
+
+// locate returns where the landed file loaded from path is now: path itself, else its
+// place in the lake (transform.LakeKey) under LakeDir; false when neither exists.
+func (s *Salesforce) locate(path, stream string) (string, bool) {
+	if _, err := os.Stat(path); err == nil {
+		return path, true
+	}
+	if s.LakeDir == "" {
+		return "", false
+	}
+	at, err := filepath.Abs(filepath.Join(s.LakeDir, filepath.FromSlash(transform.LakeKey(path, s.name, stream))))
+	if err != nil {
+		return "", false
+	}
+	if _, err := os.Stat(at); err != nil {
+		return "", false
+	}
+	return at, true
 }
 
 // tableColumns returns the columns of schema.table, lower-case name → name; none when the
