@@ -161,15 +161,11 @@ func newParquetFiles(lakeDir, source, stream string, loaded map[string]bool) ([]
 		if d.IsDir() || !strings.HasSuffix(p, ".parquet") {
 			return nil // temp files end in .tmp and are never read
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return err
 		}
-		if !loaded[source+"/"+stream+"/"+filepath.ToSlash(rel)] {
+		if !loaded[LakeKey(abs, source, stream)] {
 			files = append(files, abs)
 		}
 		return nil
@@ -180,7 +176,7 @@ func newParquetFiles(lakeDir, source, stream string, loaded map[string]bool) ([]
 
 // loadedFiles returns the lake files loaded before, by LakeKey.
 func (w *Warehouse) loadedFiles(ctx context.Context) (map[string]bool, error) {
-	rows, err := w.DB.QueryContext(ctx, `select path, source, stream from meta.loaded_files`)
+	rows, err := w.DB.QueryContext(ctx, `select path, coalesce(source, ''), coalesce(stream, '') from meta.loaded_files`)
 	if err != nil {
 		return nil, err
 	}
