@@ -460,13 +460,13 @@ func TestMarts_BadData(t *testing.T) {
 		finding             string // variance_id in reconciliation_variances
 	}{
 		{"order in a currency with no rate", "sales_orders",
-			`select * replace ('SO-BAD-FX' as order_id, 'XAU' as currency, null as opportunity_id) from %s order by order_id limit 1`,
+			`select * replace ('SO-BAD-FX' as order_id, 'XAU' as currency, null::varchar as opportunity_id) from %s order by order_id limit 1`,
 			1, "amounts_have_fx_rates", "missing_fx_rate:SO-BAD-FX"},
 		{"invoice for an unknown order", "invoices",
 			`select * replace ('INV-BAD-1' as invoice_id, 'SO-NOWHERE' as order_id) from %s order by invoice_id limit 1`,
 			0, "invoices_reference_known_orders", "invoice_without_order:INV-BAD-1"},
 		{"negative quantity", "sales_order_lines",
-			`select * replace (order_id || '-BAD' as line_id, 990 as line_no, -5 as quantity, -5 * unit_price as net_amount) from %s order by line_id limit 1`,
+			`select * replace (order_id || '-BAD' as line_id, 990::bigint as line_no, -5::bigint as quantity, -5 * unit_price as net_amount) from %s order by line_id limit 1`,
 			0, "quantities_are_positive", "invalid_quantity:"},
 	}
 	for _, tc := range cases {
