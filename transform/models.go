@@ -259,7 +259,10 @@ type BuiltModel struct {
 	// Partitions is how many partitions an incremental update recomputed.
 	Partitions int64
 	// Steps is the wall time of each step of an incremental update, in order (finding
-	// the slow statement of a large table's update); nil for the other modes.
+	// the slow statement of a large table's update); nil for the other modes. They start
+	// after the plan and the transaction's begin, "old rows" includes creating the
+	// restricted views, and the last ("state and commit") ends after the commit, which
+	// Elapsed does not include: the steps can add up to a little more than Elapsed.
 	Steps []Step
 }
 
