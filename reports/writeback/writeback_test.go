@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -753,5 +754,67 @@ func TestWriteback_ConcurrentRequests(t *testing.T) {
 			}
 			mustVerify(t, e.db)
 		})
+	}
+}
+
+// stepsHandler keeps the attributes of the "write-back steps (seconds)" debug records.
+type stepsHandler struct {
+	mu    sync.Mutex
+	steps []map[string]float64
+}
+
+func (h *stepsHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *stepsHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h *stepsHandler) WithGroup(string) slog.Handler           { return h }
+func (h *stepsHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "write-back steps (seconds)" {
+		return nil
+	}
+	m := map[string]float64{}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Value.Kind() == slog.KindFloat64 {
+			m[a.Key] = a.Value.Float64()
+		}
+		return true
+	})
+	h.mu.Lock()
+	h.steps = append(h.steps, m)
+	h.mu.Unlock()
+	return nil
+}
+
+// TestWriteback_LogsItsSteps: a run logs, at debug level, the wall time of each of its
+// steps once, the steps of every window summed, and together they take no longer than
+// the run.
+func TestWriteback_LogsItsSteps(t *testing.T) {
+	e := newEnv(t)
+	h := &stepsHandler{}
+	w := e.writer(policy(writeback.ModeAuto))
+	w.Logger = slog.New(h)
+	start := time.Now()
+	if _, err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start).Seconds()
+	if len(h.steps) != 1 {
+		t.Fatalf("%d step records, want 1", len(h.steps))
+	}
+	var sum float64
+	for _, s := range []string{"tables", "inputs", "plan", "approvals", "allowed", "copy diff", "approved", "decide", "read", "queue", "write", "pending"} {
+		v, ok := h.steps[0][s]
+		if !ok || v < 0 {
+			t.Errorf("step %q: %v (logged: %v)", s, v, ok)
+		}
+		sum += v
+	}
+	if len(h.steps[0]) != 12 {
+		t.Errorf("steps logged: %v, want the 12 above", h.steps[0])
+	}
+	// Each step is rounded to the millisecond.
+	if sum > elapsed+0.012 {
+		t.Errorf("the steps add up to %.3f s, longer than the run's %.3f s", sum, elapsed)
+	}
+	if h.steps[0]["read"] == 0 || h.steps[0]["write"] == 0 {
+		t.Errorf("a first run reads and writes over loopback, yet read %v s, write %v s", h.steps[0]["read"], h.steps[0]["write"])
 	}
 }

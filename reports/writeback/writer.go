@@ -236,15 +236,19 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	}
 	name := w.Target.Name()
 	rep := &Report{RunID: w.RunID, Target: name, DryRun: w.DryRun}
+	steps := newStepTimer()
+	defer func() { w.log().Debug("write-back steps (seconds)", steps.args("target", name)...) }()
 	if !w.DryRun {
 		if err := EnsureTables(ctx, w.DB); err != nil {
 			return nil, err
 		}
 	}
+	steps.done("tables")
 	in, err := LoadInputs(ctx, w.DB, name)
 	if err != nil {
 		return nil, err
 	}
+	steps.done("inputs")
 	rep.Notes = append(rep.Notes, in.Notes...)
 	wfs := map[string]*WorkflowReport{}
 	var fresh []Change
@@ -259,10 +263,12 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		wr.Notes = append(wr.Notes, notes...)
 		fresh = append(fresh, ch...)
 	}
+	steps.done("plan")
 	st, err := loadApprovalState(ctx, w.DB, name)
 	if err != nil {
 		return nil, err
 	}
+	steps.done("approvals")
 	var approved []*Approval
 	for _, a := range st.approved {
 		if wr := wfs[a.Change.Workflow]; wr == nil || wr.Mode == ModeReadOnly {
@@ -282,6 +288,7 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 			return nil, err
 		}
 	}
+	steps.done("allowed")
 	if len(ach)+len(fresh) == 0 {
 		rep.Pending = len(st.pendingAll)
 		return rep, nil
@@ -296,6 +303,7 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writeback: %s: %w", name, err)
 	}
+	steps.done("copy diff")
 	if len(settled) > 0 {
 		w.log().Debug("write-back diff against the warehouse copy", "target", name, "unchanged", len(settled), "to_read", len(ach)+len(fresh)-len(settled))
 	}
@@ -347,6 +355,8 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 
+	steps.done("approved")
+
 	// Then the fresh changes, window by window: read, diff, gate, queue and write one
 	// window before the next, so a run holds one window of CRM records and of planned
 	// writes at a time, whatever the size of the CRM. A run stopped by an error (a quota,
@@ -365,10 +375,12 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 				read = append(read, c)
 			}
 		}
+		steps.done("decide")
 		cur, err := w.current(ctx, read)
 		if err != nil {
 			return rep, fmt.Errorf("writeback: %s: %w", name, err)
 		}
+		steps.done("read")
 		maps.Copy(cur, next)
 		var planned []*Planned
 		var supersede []supersession
@@ -389,9 +401,11 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 			rep.Planned = append(rep.Planned, planned...)
 			continue
 		}
+		steps.done("decide")
 		if err := w.queue(ctx, rep, planned, supersede); err != nil {
 			return rep, err
 		}
+		steps.done("queue")
 		var writes []*Planned
 		for _, p := range planned {
 			if p.Decision == DecisionWrite {
@@ -401,6 +415,7 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		if err := w.write(ctx, rep, wfs, writes); err != nil {
 			return rep, err
 		}
+		steps.done("write")
 		// Kept: what was not written (queued, skipped, failed), for the caller.
 		for _, p := range planned {
 			if p.Decision != DecisionWrite || p.Error != "" {
@@ -416,6 +431,7 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	steps.done("pending")
 	rep.Pending = len(pending)
 	if n := rep.Failed(); n > 0 {
 		var first string
@@ -1188,4 +1204,36 @@ func (w *Writer) logBatches(ctx context.Context, rep *Report, wfs map[string]*Wo
 		return nil, fmt.Errorf("writeback: %s: %w", rep.Target, fatalErr)
 	}
 	return retry, nil
+}
+
+// stepTimer adds up the wall time of a run's steps, for the debug log: a step that recurs
+// (each window's read, decide, queue and write) is summed over its occurrences.
+type stepTimer struct {
+	last  time.Time
+	order []string
+	secs  map[string]float64
+}
+
+func newStepTimer() *stepTimer {
+	return &stepTimer{last: time.Now(), secs: map[string]float64{}}
+}
+
+// done ends step name: the time since the previous step ended is added to it.
+func (s *stepTimer) done(name string) {
+	now := time.Now()
+	if _, ok := s.secs[name]; !ok {
+		s.order = append(s.order, name)
+	}
+	s.secs[name] += now.Sub(s.last).Seconds()
+	s.last = now
+}
+
+// args returns the steps as slog key-value pairs after prefix, in the order they first ran,
+// rounded to the millisecond.
+func (s *stepTimer) args(prefix ...any) []any {
+	out := slices.Clone(prefix)
+	for _, n := range s.order {
+		out = append(out, n, math.Round(s.secs[n]*1000)/1000)
+	}
+	return out
 }
