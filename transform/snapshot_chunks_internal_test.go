@@ -92,7 +92,8 @@ func TestSnapshotChunks_CountsOpenDeals(t *testing.T) {
 // order, with the same values as read in one page, and the snapshotted deals get their
 // attributes (fc_deal holds 300,000 deals, several of DuckDB's row groups written in
 // parallel, in no particular order; one has no supply row). A deal twice in
-// fc_deal_supply is an error that says so.
+// fc_deal_supply, and a snapshotted deal missing from fc_open_ids (whose attributes are
+// read apart), are errors that say so.
 func TestReadOutcomes_Pages(t *testing.T) {
 	ctx := context.Background()
 	conn := tempConn(t)
@@ -107,13 +108,17 @@ func TestReadOutcomes_Pages(t *testing.T) {
 		       20000 + i % 60 as first_close_day
 		from range(0, 300000) r(i);
 		create temp table fc_deal_supply as
-		select opportunity_id, 0.25 as short_share, 0.5 as uncovered_share from fc_deal where opportunity_id <> 'o5'`); err != nil {
+		select opportunity_id, 0.25 as short_share, 0.5 as uncovered_share from fc_deal where opportunity_id <> 'o5';
+		-- the deals the snapshots can hold: a superset of those snapshotted
+		create temp table fc_open_ids as
+		select opportunity_id from fc_deal where opportunity_id in ('o5', 'o42') or opportunity_id like '%7'`); err != nil {
 		t.Fatal(err)
 	}
+	created := map[*forecast.Deal]int64{}
 	read := func(pageRows int) ([]forecast.Outcome, map[string]*forecast.Deal) {
 		t.Helper()
 		deals := map[string]*forecast.Deal{"o5": {OpportunityID: "o5"}, "o42": {OpportunityID: "o42"}}
-		out, err := readOutcomes(ctx, conn, deals, map[*forecast.Deal]int64{}, pageRows)
+		out, err := readOutcomes(ctx, conn, deals, created, pageRows)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,8 +132,16 @@ func TestReadOutcomes_Pages(t *testing.T) {
 	if !slices.IsSortedFunc(paged, func(a, b forecast.Outcome) int { return strings.Compare(a.OpportunityID, b.OpportunityID) }) {
 		t.Error("outcomes not in id order")
 	}
-	if d := deals["o42"]; d.Owner == "" || d.ShortShare != 0.25 || d.UncoveredShare != 0.5 {
-		t.Errorf("o42's attributes %+v, want its owner and supply shares 0.25, 0.5", *d)
+	if d := deals["o42"]; d.Owner == "" || d.ShortShare != 0.25 || d.UncoveredShare != 0.5 || d.Type != "new" || d.Account == "" || d.FirstClose == 0 || d.CreatedDay == 0 {
+		t.Errorf("o42's attributes %+v, want its owner, type, account, first close, created day and supply shares 0.25, 0.5", *d)
+	}
+	// Its account created date, when it has one, in days since 1970-01-01.
+	var wantCreated sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `select account_created_date - date '1970-01-01' from fc_deal where opportunity_id = 'o42'`).Scan(&wantCreated); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := created[deals["o42"]]; ok != wantCreated.Valid || got != wantCreated.Int64 {
+		t.Errorf("o42's account created day %d (set: %v), want %v", got, ok, wantCreated)
 	}
 	if d := deals["o5"]; d.Owner == "" || d.ShortShare != 0 {
 		t.Errorf("o5 (no supply row): %+v, want its owner and no shortage", *d)
@@ -136,7 +149,11 @@ func TestReadOutcomes_Pages(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, `insert into fc_deal_supply values ('o42', 0.5, 0.5)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readOutcomes(ctx, conn, map[string]*forecast.Deal{}, map[*forecast.Deal]int64{}, 100_003); err == nil || !strings.Contains(err.Error(), `"o42" twice`) {
+	if _, err := readOutcomes(ctx, conn, map[string]*forecast.Deal{"o42": {OpportunityID: "o42"}}, map[*forecast.Deal]int64{}, 100_003); err == nil || !strings.Contains(err.Error(), `"o42" twice`) {
 		t.Errorf("o42 twice in fc_deal_supply: error %v, want one naming it", err)
+	}
+	// A snapshotted deal fc_open_ids lacks is an error: its attributes would be zero.
+	if _, err := readOutcomes(ctx, conn, map[string]*forecast.Deal{"o8": {OpportunityID: "o8"}}, map[*forecast.Deal]int64{}, 100_003); err == nil || !strings.Contains(err.Error(), `"o8" is snapshotted but not in fc_open_ids`) {
+		t.Errorf("o8 snapshotted, not in fc_open_ids: error %v, want one naming it", err)
 	}
 }
