@@ -6,9 +6,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -764,8 +764,8 @@ type stepsHandler struct {
 }
 
 func (h *stepsHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *stepsHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *stepsHandler) WithGroup(string) slog.Handler           { return h }
+func (h *stepsHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *stepsHandler) WithGroup(string) slog.Handler            { return h }
 func (h *stepsHandler) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "write-back steps (seconds)" {
 		return nil
