@@ -129,13 +129,17 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 		if cat.has("opportunities", "owner_id") {
 			owner = "owner_id"
 		}
-		// Only the deals some result refers to (not every deal of a large CRM).
+		// Only the deals some result refers to (not every deal of a large CRM), and of the
+		// forecast only the newest run's (loadForecast's): forecast_opportunities keeps every
+		// run, a large company's 124k open deals a night.
 		var refs []string
-		for t, col := range map[string]string{"forecast_opportunities": "opportunity_id", "order_status_updates": "opportunity_id",
-			"reconciliation_variances": "crm_record_id"} {
+		for t, col := range map[string]string{"order_status_updates": "opportunity_id", "reconciliation_variances": "crm_record_id"} {
 			if cat.has(t, col) {
 				refs = append(refs, "select cast("+col+" as varchar) from "+t)
 			}
+		}
+		if cat.has("forecast_opportunities", "opportunity_id", "run_id") && cat.has("forecast_runs", "run_id", "as_of", "created_at") {
+			refs = append(refs, "select cast(opportunity_id as varchar) from forecast_opportunities where run_id = ("+newestRunSQL+")")
 		}
 		if cat.has("reconciliation_variances", "crm_record_id") && cat.has("opportunity_lines", "line_id", "opportunity_id") {
 			refs = append(refs, "select cast(l.opportunity_id as varchar) from opportunity_lines l join reconciliation_variances v on v.crm_record_id = l.line_id")
@@ -188,6 +192,10 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 	return in, nil
 }
 
+// newestRunSQL selects the run_id of the newest forecast run: the latest as-of date, then
+// the latest created, then the greatest id.
+const newestRunSQL = `select run_id from forecast_runs order by as_of desc, created_at desc, run_id desc limit 1`
+
 func (in *Inputs) loadForecast(ctx context.Context, db *sql.DB, cat catalog, deals map[string]*DealRow, used map[string]bool) error {
 	if !cat.has("forecast_runs", "run_id", "as_of", "created_at") {
 		in.Notes = append(in.Notes, "forecast_runs does not exist yet: run 'revcast forecast'; forecasts and deal scores are skipped")
@@ -195,7 +203,7 @@ func (in *Inputs) loadForecast(ctx context.Context, db *sql.DB, cat catalog, dea
 	}
 	var asOf, created sql.NullTime
 	err := db.QueryRowContext(ctx, `select cast(run_id as varchar), cast(as_of as timestamp), cast(created_at as timestamptz)
-		from forecast_runs order by as_of desc, created_at desc, run_id desc limit 1`).Scan(&in.RunID, &asOf, &created)
+		from forecast_runs where run_id = (`+newestRunSQL+`)`).Scan(&in.RunID, &asOf, &created)
 	if err == sql.ErrNoRows {
 		in.Notes = append(in.Notes, "forecast_runs is empty: run 'revcast forecast'; forecasts and deal scores are skipped")
 		return nil
