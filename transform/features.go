@@ -275,7 +275,7 @@ func (w *Warehouse) hasColumns(ctx context.Context, q interface {
 //
 // The outcomes are the nine columns every deal needs; the attributes only a snapshotted
 // deal uses (type, lead source, segment, account, lines, stock, contract, account created,
-// first close) are read in a second query, for the deals of fc_open_ids (those the
+// first close) are read first, in a query of their own, for the deals of fc_open_ids (those the
 // snapshots can hold: large nightly, 124k of 994k). Reading all twenty columns of every
 // deal took 4.3-4.5 s of the large nightly forecast, this 3.6-4.0 s ('revcast forecast'
 // with the week's model on copies of one warehouse, two runs each; the same forecast).
@@ -283,13 +283,10 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 	fail := func(err error) ([]forecast.Outcome, error) {
 		return nil, fmt.Errorf("forecast features: outcomes: %w", err)
 	}
-	// The attributes, by id, of the snapshotted deals.
-	type attrs struct {
-		a       forecast.Deal
-		created sql.NullInt64
-		first   sql.NullInt32
-	}
-	wide := make(map[string]*attrs, len(deals))
+	strs := map[string]string{}
+	intern := internFunc(strs)
+	// The attributes of the snapshotted deals, straight into them.
+	filled := make(map[string]bool, len(deals))
 	rows, err := conn.QueryContext(ctx, `select d.opportunity_id, type, lead_source, segment, coalesce(account_id, '') as account_id, discount,
 		coalesce(s.short_share, 0) as short_share, coalesce(s.uncovered_share, 0) as uncovered_share,
 		auto_renew, is_renewal_contract, account_created_date - date '1970-01-01' as account_created_day, first_close_day
@@ -298,23 +295,35 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 	if err != nil {
 		return fail(err)
 	}
-	var w attrs
+	var (
+		id      string
+		a       forecast.Deal
+		created sql.NullInt64
+		first   sql.NullInt32
+	)
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id, &w.a.Type, &w.a.LeadSource, &w.a.Segment, &w.a.Account, &w.a.Discount, &w.a.ShortShare, &w.a.UncoveredShare,
-			&w.a.AutoRenew, &w.a.IsRenewal, &w.created, &w.first); err != nil {
+		if err := rows.Scan(&id, &a.Type, &a.LeadSource, &a.Segment, &a.Account, &a.Discount, &a.ShortShare, &a.UncoveredShare,
+			&a.AutoRenew, &a.IsRenewal, &created, &first); err != nil {
 			rows.Close()
 			return fail(err)
 		}
-		if deals[id] == nil {
+		d := deals[id]
+		if d == nil {
 			continue // open at a date, but the snapshot query left it out (no history row before it)
 		}
-		if wide[id] != nil {
+		if filled[id] {
 			rows.Close()
 			return fail(fmt.Errorf("opportunity %q twice in fc_deal or fc_deal_supply (sql/features): each must hold one row per opportunity", id))
 		}
-		wa := w
-		wide[id] = &wa
+		filled[id] = true
+		for _, p := range []*string{&a.Type, &a.LeadSource, &a.Segment, &a.Account} {
+			intern(p)
+		}
+		a.OpportunityID, a.FirstClose = d.OpportunityID, forecast.Day(first.Int32)
+		*d = a // CreatedDay, Owner, Team, Region and Family come with the outcome, below
+		if created.Valid {
+			accountCreated[d] = created.Int64
+		}
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
@@ -323,6 +332,13 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 	if err := rows.Close(); err != nil {
 		return fail(err)
 	}
+	if len(filled) < len(deals) {
+		for id := range deals {
+			if !filled[id] {
+				return fail(fmt.Errorf("opportunity %q is snapshotted but not in fc_open_ids (sql/features/fc_open_ids.sql must hold every deal the snapshot query can return)", id))
+			}
+		}
+	}
 
 	var n int
 	if err := conn.QueryRowContext(ctx, `select count(*) from fc_deal`).Scan(&n); err != nil {
@@ -330,10 +346,8 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 	}
 	var (
 		out  = make([]forecast.Outcome, 0, n)
-		strs = map[string]string{}
 		last string // the last id read, to check the order
 	)
-	intern := internFunc(strs)
 	var createdDay, closed int32
 	// The outcomes are sorted into a temp table, then read in pages of pageRows by rowid:
 	// a table created from an ordered query keeps that order while DuckDB's
@@ -385,22 +399,8 @@ func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecas
 				intern(p)
 			}
 			if d := deals[o.OpportunityID]; d != nil {
-				w := wide[o.OpportunityID]
-				if w == nil {
-					rows.Close()
-					return fail(fmt.Errorf("opportunity %q is snapshotted but not in fc_open_ids (sql/features/fc_open_ids.sql must hold every deal the snapshot query can return)", o.OpportunityID))
-				}
-				a := w.a
 				o.OpportunityID = d.OpportunityID
-				for _, p := range []*string{&a.Type, &a.LeadSource, &a.Segment, &a.Account} {
-					intern(p)
-				}
-				a.OpportunityID, a.CreatedDay, a.FirstClose = d.OpportunityID, o.CreatedDay, forecast.Day(w.first.Int32)
-				a.Owner, a.Team, a.Region, a.Family = o.Owner, o.Team, o.Region, o.Family
-				*d = a
-				if w.created.Valid {
-					accountCreated[d] = w.created.Int64
-				}
+				d.CreatedDay, d.Owner, d.Team, d.Region, d.Family = o.CreatedDay, o.Owner, o.Team, o.Region, o.Family
 			}
 		}
 		if err := rows.Err(); err != nil {
