@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/revcast/revcast/internal/duckx"
 )
 
 // Inputs are the warehouse results a run writes back, for the opportunities of one CRM.
@@ -121,6 +123,10 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 		return nil, err
 	}
 	in := &Inputs{}
+	runNote, err := in.findRun(ctx, db, cat)
+	if err != nil {
+		return nil, err
+	}
 	deals := map[string]*DealRow{}
 	if !cat.has("opportunities", "opportunity_id", "source", "source_id") {
 		in.Notes = append(in.Notes, "opportunities (with source and source_id) does not exist yet: run 'revcast transform'; deal fields and tasks are skipped")
@@ -130,7 +136,7 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 			owner = "owner_id"
 		}
 		// Only the deals some result refers to (not every deal of a large CRM), and of the
-		// forecast only the newest run's (loadForecast's): forecast_opportunities keeps every
+		// forecast only the newest run's (findRun): forecast_opportunities keeps every
 		// run, a large company's 124k open deals a night.
 		var refs []string
 		for t, col := range map[string]string{"order_status_updates": "opportunity_id", "reconciliation_variances": "crm_record_id"} {
@@ -138,8 +144,8 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 				refs = append(refs, "select cast("+col+" as varchar) from "+t)
 			}
 		}
-		if cat.has("forecast_opportunities", "opportunity_id", "run_id") && cat.has("forecast_runs", "run_id", "as_of", "created_at") {
-			refs = append(refs, "select cast(opportunity_id as varchar) from forecast_opportunities where run_id = ("+newestRunSQL+")")
+		if in.RunID != "" && cat.has("forecast_opportunities", "opportunity_id", "run_id") {
+			refs = append(refs, "select cast(opportunity_id as varchar) from forecast_opportunities where run_id = "+duckx.Literal(in.RunID))
 		}
 		if cat.has("reconciliation_variances", "crm_record_id") && cat.has("opportunity_lines", "line_id", "opportunity_id") {
 			refs = append(refs, "select cast(l.opportunity_id as varchar) from opportunity_lines l join reconciliation_variances v on v.crm_record_id = l.line_id")
@@ -170,6 +176,9 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 	}
 	used := map[string]bool{}
 
+	if runNote != "" {
+		in.Notes = append(in.Notes, runNote)
+	}
 	if err := in.loadForecast(ctx, db, cat, deals, used); err != nil {
 		return nil, err
 	}
@@ -192,26 +201,31 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 	return in, nil
 }
 
-// newestRunSQL selects the run_id of the newest forecast run: the latest as-of date, then
-// the latest created, then the greatest id.
-const newestRunSQL = `select run_id from forecast_runs order by as_of desc, created_at desc, run_id desc limit 1`
-
-func (in *Inputs) loadForecast(ctx context.Context, db *sql.DB, cat catalog, deals map[string]*DealRow, used map[string]bool) error {
+// findRun sets RunID, AsOf and CreatedAt to the newest forecast run's: the latest as-of
+// date, then the latest created, then the greatest id. Without one it leaves them empty
+// and returns the note that says so.
+func (in *Inputs) findRun(ctx context.Context, db *sql.DB, cat catalog) (note string, err error) {
 	if !cat.has("forecast_runs", "run_id", "as_of", "created_at") {
-		in.Notes = append(in.Notes, "forecast_runs does not exist yet: run 'revcast forecast'; forecasts and deal scores are skipped")
-		return nil
+		return "forecast_runs does not exist yet: run 'revcast forecast'; forecasts and deal scores are skipped", nil
 	}
 	var asOf, created sql.NullTime
-	err := db.QueryRowContext(ctx, `select cast(run_id as varchar), cast(as_of as timestamp), cast(created_at as timestamptz)
-		from forecast_runs where run_id = (`+newestRunSQL+`)`).Scan(&in.RunID, &asOf, &created)
+	err = db.QueryRowContext(ctx, `select cast(run_id as varchar), cast(as_of as timestamp), cast(created_at as timestamptz)
+		from forecast_runs order by as_of desc, created_at desc, run_id desc limit 1`).Scan(&in.RunID, &asOf, &created)
 	if err == sql.ErrNoRows {
-		in.Notes = append(in.Notes, "forecast_runs is empty: run 'revcast forecast'; forecasts and deal scores are skipped")
-		return nil
+		return "forecast_runs is empty: run 'revcast forecast'; forecasts and deal scores are skipped", nil
 	}
 	if err != nil {
-		return fmt.Errorf("writeback: read forecast_runs: %w", err)
+		return "", fmt.Errorf("writeback: read forecast_runs: %w", err)
 	}
 	in.AsOf, in.CreatedAt = asOf.Time.UTC(), created.Time.UTC()
+	return "", nil
+}
+
+// loadForecast reads the newest run's (findRun) period forecasts and deal scores.
+func (in *Inputs) loadForecast(ctx context.Context, db *sql.DB, cat catalog, deals map[string]*DealRow, used map[string]bool) error {
+	if in.RunID == "" {
+		return nil // findRun's note says why
+	}
 
 	if cat.has("forecast_periods", "run_id", "period", "segment_type", "segment") {
 		col := func(name string) string {
