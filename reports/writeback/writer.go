@@ -227,7 +227,7 @@ func (w *Writer) log() *slog.Logger {
 
 // Run plans, checks, diffs, gates and (unless DryRun) writes; see the package
 // documentation. The report is returned with the error when records failed.
-func (w *Writer) Run(ctx context.Context) (*Report, error) {
+func (w *Writer) Run(ctx context.Context) (_ *Report, runErr error) {
 	if w.Target == nil || w.DB == nil {
 		return nil, errors.New("writeback: Writer needs a DB and a Target")
 	}
@@ -236,8 +236,15 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 	}
 	name := w.Target.Name()
 	rep := &Report{RunID: w.RunID, Target: name, DryRun: w.DryRun}
+	// The wall time of each step, logged at the end; a run that fails logs the time of the
+	// step it failed in as "failed".
 	steps := newStepTimer()
-	defer func() { w.log().Debug("write-back steps (seconds)", steps.args("target", name)...) }()
+	defer func() {
+		if runErr != nil {
+			steps.done("failed")
+		}
+		w.log().Debug("write-back steps (seconds)", steps.args("target", name)...)
+	}()
 	if !w.DryRun {
 		if err := EnsureTables(ctx, w.DB); err != nil {
 			return nil, err
@@ -355,7 +362,7 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 
-	steps.done("approved")
+	steps.done("approved") // the approved changes' read and write included
 
 	// Then the fresh changes, window by window: read, diff, gate, queue and write one
 	// window before the next, so a run holds one window of CRM records and of planned
@@ -397,11 +404,11 @@ func (w *Writer) Run(ctx context.Context) (*Report, error) {
 				queued++
 			}
 		}
+		steps.done("decide")
 		if w.DryRun {
 			rep.Planned = append(rep.Planned, planned...)
 			continue
 		}
-		steps.done("decide")
 		if err := w.queue(ctx, rep, planned, supersede); err != nil {
 			return rep, err
 		}
