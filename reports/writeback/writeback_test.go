@@ -757,10 +757,11 @@ func TestWriteback_ConcurrentRequests(t *testing.T) {
 	}
 }
 
-// stepsHandler keeps the attributes of the "write-back steps (seconds)" debug records.
+// stepsHandler keeps the attributes and levels of the "write-back steps (seconds)" records.
 type stepsHandler struct {
-	mu    sync.Mutex
-	steps []map[string]float64
+	mu     sync.Mutex
+	steps  []map[string]float64
+	levels []slog.Level
 }
 
 func (h *stepsHandler) Enabled(context.Context, slog.Level) bool { return true }
@@ -779,6 +780,7 @@ func (h *stepsHandler) Handle(_ context.Context, r slog.Record) error {
 	})
 	h.mu.Lock()
 	h.steps = append(h.steps, m)
+	h.levels = append(h.levels, r.Level)
 	h.mu.Unlock()
 	return nil
 }
@@ -796,8 +798,8 @@ func TestWriteback_LogsItsSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start).Seconds()
-	if len(h.steps) != 1 {
-		t.Fatalf("%d step records, want 1", len(h.steps))
+	if len(h.steps) != 1 || h.levels[0] != slog.LevelDebug {
+		t.Fatalf("%d step records (levels %v), want 1 at debug level", len(h.steps), h.levels)
 	}
 	var sum float64
 	for _, s := range []string{"tables", "inputs", "plan", "approvals", "allowed", "copy diff", "approved", "decide", "read", "queue", "write", "pending"} {
@@ -816,5 +818,60 @@ func TestWriteback_LogsItsSteps(t *testing.T) {
 	}
 	if h.steps[0]["read"] == 0 || h.steps[0]["write"] == 0 {
 		t.Errorf("a first run reads and writes over loopback, yet read %v s, write %v s", h.steps[0]["read"], h.steps[0]["write"])
+	}
+
+	// A dry run reads and decides, window by window, and queues and writes nothing.
+	e.forecastRun(1.1)
+	dry := &stepsHandler{}
+	w = e.writer(policy(writeback.ModeAuto))
+	w.DryRun, w.Logger = true, slog.New(dry)
+	if _, err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.steps) != 1 {
+		t.Fatalf("dry run: %d step records, want 1", len(dry.steps))
+	}
+	for _, s := range []string{"decide", "read"} {
+		if _, ok := dry.steps[0][s]; !ok {
+			t.Errorf("dry run: no %q step in %v", s, dry.steps[0])
+		}
+	}
+	for _, s := range []string{"queue", "write", "failed"} {
+		if _, ok := dry.steps[0][s]; ok {
+			t.Errorf("dry run: a %q step in %v", s, dry.steps[0])
+		}
+	}
+}
+
+// TestLoadInputs_NewestRun: the inputs are the newest forecast run's (the latest created
+// of one as-of date here), its deals scored and no other run's; without a run, no deal is
+// scored and a note says to run the forecast.
+func TestLoadInputs_NewestRun(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.scored = 10
+	newest := e.forecastRun(1.0)
+	in, err := writeback.LoadInputs(ctx, e.db, "salesforce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scored := func(in *writeback.Inputs) int {
+		n := 0
+		for _, d := range in.Deals {
+			if d.Scored {
+				n++
+			}
+		}
+		return n
+	}
+	if in.RunID != newest || scored(in) != 10 {
+		t.Errorf("run %s with %d deals scored, want %s with 10 (the older run scored %d)", in.RunID, scored(in), newest, nScored)
+	}
+	e.exec(`delete from forecast_runs`)
+	if in, err = writeback.LoadInputs(ctx, e.db, "salesforce"); err != nil {
+		t.Fatal(err)
+	}
+	if in.RunID != "" || scored(in) != 0 || !slices.ContainsFunc(in.Notes, func(n string) bool { return strings.Contains(n, "forecast_runs is empty") }) {
+		t.Errorf("no run: run %q, %d deals scored, notes %q; want none, 0 and a note that forecast_runs is empty", in.RunID, scored(in), in.Notes)
 	}
 }
