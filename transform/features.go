@@ -273,12 +273,12 @@ func (w *Warehouse) hasColumns(ctx context.Context, q interface {
 // created date, accountCreated (days since 1970-01-01). Categorical strings are interned:
 // a few hundred owners, teams and regions repeat over a million deals at large scale.
 //
-// The outcomes are the nine columns every deal needs; the attributes only a snapshotted
+// The outcomes are the nine columns every deal needs. The attributes only a snapshotted
 // deal uses (type, lead source, segment, account, lines, stock, contract, account created,
-// first close) are read first, in a query of their own, for the deals of fc_open_ids (those the
-// snapshots can hold: large nightly, 124k of 994k). Reading all twenty columns of every
-// deal took 4.3-4.5 s of the large nightly forecast, this 3.6-4.0 s ('revcast forecast'
-// with the week's model on copies of one warehouse, two runs each; the same forecast).
+// first close) are read first, in a query of their own, for the deals of fc_open_ids (those
+// the snapshots can hold: large nightly, 124k of 994k). Reading all twenty columns of every
+// deal took 4.2-4.5 s of the large nightly forecast, this 3.0-4.0 s ('revcast forecast'
+// with the week's model on copies of one warehouse, three runs each; the same forecast).
 func readOutcomes(ctx context.Context, conn *sql.Conn, deals map[string]*forecast.Deal, accountCreated map[*forecast.Deal]int64, pageRows int) ([]forecast.Outcome, error) {
 	fail := func(err error) ([]forecast.Outcome, error) {
 		return nil, fmt.Errorf("forecast features: outcomes: %w", err)
