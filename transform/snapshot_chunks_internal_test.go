@@ -91,9 +91,10 @@ func TestSnapshotChunks_CountsOpenDeals(t *testing.T) {
 // TestReadOutcomes_Pages: the outcomes read in pages are every deal of fc_deal once, in id
 // order, with the same values as read in one page, and the snapshotted deals get their
 // attributes (fc_deal holds 300,000 deals, several of DuckDB's row groups written in
-// parallel, in no particular order; one has no supply row). A deal twice in
-// fc_deal_supply, and a snapshotted deal missing from fc_open_ids (whose attributes are
-// read apart), are errors that say so.
+// parallel, in no particular order; one has no supply row). Read won only, they are the
+// won deals' of those, the same values, with the same count of deals, first created day
+// and attributes. A deal twice in fc_deal_supply, and a snapshotted deal missing from
+// fc_open_ids (whose attributes are read apart), are errors that say so.
 func TestReadOutcomes_Pages(t *testing.T) {
 	ctx := context.Background()
 	conn := tempConn(t)
@@ -115,25 +116,51 @@ func TestReadOutcomes_Pages(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := map[*forecast.Deal]int64{}
-	read := func(pageRows int) ([]forecast.Outcome, map[string]*forecast.Deal) {
+	read := func(pageRows int, wonOnly bool) (*SnapshotData, map[string]*forecast.Deal) {
 		t.Helper()
 		deals := map[string]*forecast.Deal{"o5": {OpportunityID: "o5"}, "o42": {OpportunityID: "o42"}}
-		out, err := readOutcomes(ctx, conn, deals, created, pageRows)
-		if err != nil {
+		var out SnapshotData
+		if err := readOutcomes(ctx, conn, deals, created, pageRows, wonOnly, &out); err != nil {
 			t.Fatal(err)
 		}
-		return out, deals
+		return &out, deals
 	}
-	one, _ := read(1_000_000)
-	paged, deals := read(100_003)
+	all, _ := read(1_000_000, false)
+	one := all.Outcomes
+	data, deals := read(100_003, false)
+	paged := data.Outcomes
 	if len(one) != 300_000 || !slices.Equal(one, paged) {
 		t.Fatalf("%d outcomes in one page, %d in pages of 100,003 (equal: %v), want 300,000 equal", len(one), len(paged), slices.Equal(one, paged))
 	}
 	if !slices.IsSortedFunc(paged, func(a, b forecast.Outcome) int { return strings.Compare(a.OpportunityID, b.OpportunityID) }) {
 		t.Error("outcomes not in id order")
 	}
-	if d := deals["o42"]; d.Owner == "" || d.ShortShare != 0.25 || d.UncoveredShare != 0.5 || d.Type != "new" || d.Account == "" || d.FirstClose == 0 || d.CreatedDay == 0 {
-		t.Errorf("o42's attributes %+v, want its owner, type, account, first close, created day and supply shares 0.25, 0.5", *d)
+	if data.Opportunities != 300_000 || data.FirstCreated != 20000 {
+		t.Errorf("%d opportunities first created on day %d, want 300,000 and 20000", data.Opportunities, data.FirstCreated)
+	}
+	if d := deals["o42"]; d.Owner == "" || d.Team == "" || d.Region == "" || d.Family == "" || d.ShortShare != 0.25 || d.UncoveredShare != 0.5 || d.Type != "new" || d.Account == "" || d.FirstClose == 0 || d.CreatedDay == 0 {
+		t.Errorf("o42's attributes %+v, want its owner, team, region, family, type, account, first close, created day and supply shares 0.25, 0.5", *d)
+	}
+	// The same attributes as its outcome carries.
+	if i, ok := slices.BinarySearchFunc(one, "o42", func(o forecast.Outcome, id string) int { return strings.Compare(o.OpportunityID, id) }); !ok {
+		t.Error("o42 has no outcome")
+	} else if d, o := deals["o42"], one[i]; d.CreatedDay != o.CreatedDay || d.Owner != o.Owner || d.Team != o.Team || d.Region != o.Region || d.Family != o.Family {
+		t.Errorf("o42's attributes %+v differ from its outcome %+v", *d, o)
+	}
+	// Won only: the won deals' outcomes, as read in full; the same count, first day and
+	// attributes.
+	wonData, wonDeals := read(100_003, true)
+	var want []forecast.Outcome
+	for _, o := range one {
+		if o.Won {
+			want = append(want, o)
+		}
+	}
+	if len(want) != 100_000 || !slices.Equal(wonData.Outcomes, want) {
+		t.Errorf("won only: %d outcomes (equal to the won of all: %v), want %d", len(wonData.Outcomes), slices.Equal(wonData.Outcomes, want), len(want))
+	}
+	if wonData.Opportunities != 300_000 || wonData.FirstCreated != 20000 || *wonDeals["o42"] != *deals["o42"] {
+		t.Errorf("won only: %d opportunities, first created %d, o42 %+v; want 300,000, 20000 and %+v", wonData.Opportunities, wonData.FirstCreated, *wonDeals["o42"], *deals["o42"])
 	}
 	// Its account created date, when it has one, in days since 1970-01-01.
 	var wantCreated sql.NullInt64
@@ -149,11 +176,11 @@ func TestReadOutcomes_Pages(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, `insert into fc_deal_supply values ('o42', 0.5, 0.5)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readOutcomes(ctx, conn, map[string]*forecast.Deal{"o42": {OpportunityID: "o42"}}, map[*forecast.Deal]int64{}, 100_003); err == nil || !strings.Contains(err.Error(), `"o42" twice`) {
+	if err := readOutcomes(ctx, conn, map[string]*forecast.Deal{"o42": {OpportunityID: "o42"}}, map[*forecast.Deal]int64{}, 100_003, false, &SnapshotData{}); err == nil || !strings.Contains(err.Error(), `"o42" twice`) {
 		t.Errorf("o42 twice in fc_deal_supply: error %v, want one naming it", err)
 	}
 	// A snapshotted deal fc_open_ids lacks is an error: its attributes would be zero.
-	if _, err := readOutcomes(ctx, conn, map[string]*forecast.Deal{"o8": {OpportunityID: "o8"}}, map[*forecast.Deal]int64{}, 100_003); err == nil || !strings.Contains(err.Error(), `"o8" is snapshotted but not in fc_open_ids`) {
+	if err := readOutcomes(ctx, conn, map[string]*forecast.Deal{"o8": {OpportunityID: "o8"}}, map[*forecast.Deal]int64{}, 100_003, false, &SnapshotData{}); err == nil || !strings.Contains(err.Error(), `"o8" is snapshotted but not in fc_open_ids`) {
 		t.Errorf("o8 snapshotted, not in fc_open_ids: error %v, want one naming it", err)
 	}
 }

@@ -131,8 +131,9 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 		model     *forecast.Model
 	)
 	if reused != nil {
+		// The won deals' outcomes only: scoring needs no others (see OpenSnapshots).
 		dates = []transform.SnapshotDate{{Day: asOf}}
-		if data, err = w.Snapshots(ctx, dates); err != nil {
+		if data, err = w.OpenSnapshots(ctx, asOf); err != nil {
 			return nil, err
 		}
 		model = reused.Model
@@ -170,10 +171,11 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	// the same scores.
 	scores := model.Score(open)
 	fo := forecast.ForecastOptions{
-		Calendar: forecast.Calendar{FiscalYearStartMonth: cfg.Forecast.FiscalYearStartMonth},
-		Quarters: cfg.Forecast.HorizonQuarters,
-		Seed:     uint64(cfg.Forecast.Seed),
-		Scores:   scores,
+		Calendar:  forecast.Calendar{FiscalYearStartMonth: cfg.Forecast.FiscalYearStartMonth},
+		Quarters:  cfg.Forecast.HorizonQuarters,
+		Seed:      uint64(cfg.Forecast.Seed),
+		Scores:    scores,
+		DataStart: data.FirstCreated,
 	}
 	res, err := model.Forecast(asOf, open, data.Outcomes, fo)
 	if err != nil {
@@ -204,7 +206,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 		DataWindow: map[string]any{
 			"as_of": asOf.String(), "snapshot_from": dates[0].Day.String(), "snapshot_days": len(dates),
 			"train_from": model.Metrics.TrainFrom.String(), "train_to": model.Metrics.TrainTo.String(),
-			"calibration_from": model.Metrics.CalibrationFrom.String(), "opportunities": len(data.Outcomes),
+			"calibration_from": model.Metrics.CalibrationFrom.String(), "opportunities": data.Opportunities,
 			"open_opportunities": len(open),
 		},
 		Metrics: map[string]any{"fit": model.Metrics, "win_fit": model.Win.Fit, "close_fit": model.Close.Fit},
@@ -225,7 +227,7 @@ func (m *Main) runForecast(ctx context.Context, cfg *Config, asOfTime time.Time)
 	t = time.Now()
 	copts := collections.Options{Seed: uint64(cfg.Forecast.Seed)}
 	until := collections.WindowEnd(asOf.Time(), copts.Weeks)
-	toCome, err := bookingsToCome(model, asOf, open, scores, data.Outcomes, res, fo.Calendar, until)
+	toCome, err := bookingsToCome(model, asOf, open, scores, data.Outcomes, fo, res, until)
 	if err != nil {
 		return nil, fmt.Errorf("collections forecast: expected bookings: %w", err)
 	}
@@ -344,7 +346,7 @@ func goMemoryLimit(limit int64) (restore func()) {
 //   - deals not created yet, month by month: the total segment's new_deals_base of res,
 //     to be spread uniformly over the month's remaining days.
 func bookingsToCome(model *forecast.Model, asOf forecast.Day, open []forecast.Snapshot, scores []forecast.Score, outcomes []forecast.Outcome,
-	res *forecast.Result, cal forecast.Calendar, until time.Time) ([]collections.BookingPeriod, error) {
+	fo forecast.ForecastOptions, res *forecast.Result, until time.Time) ([]collections.BookingPeriod, error) {
 	var weeks []forecast.Period
 	end := forecast.DayOf(until) - 1
 	for d := asOf; d <= end; {
@@ -355,7 +357,7 @@ func bookingsToCome(model *forecast.Model, asOf forecast.Day, open []forecast.Sn
 	var out []collections.BookingPeriod
 	if len(weeks) > 0 && len(open) > 0 {
 		wk, err := model.Forecast(asOf, open, outcomes, forecast.ForecastOptions{
-			Periods: weeks, Calendar: cal, TotalOnly: true, NoNewDeals: true, Sims: -1, Scores: scores})
+			Periods: weeks, Calendar: fo.Calendar, TotalOnly: true, NoNewDeals: true, Sims: -1, Scores: scores, DataStart: fo.DataStart})
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,11 @@ type ForecastOptions struct {
 	TotalOnly bool
 	// NoNewDeals leaves out the bookings of deals not yet created (for ablations).
 	NoNewDeals bool
+	// DataStart is the first day of the data, the earliest day a deal was created: the
+	// seasonal analogs of deals not yet created look back no further (see Forecast). Zero
+	// means the earliest CreatedDay of the outcomes, which must then be every deal's; with
+	// it set, the outcomes of the won deals are enough (Forecast reads no others).
+	DataStart Day
 	// Scores, when not nil, are the open deals' scores from Score(open) with this model
 	// (one per open deal, in order), so that a second forecast of the same deals (other
 	// periods) does not score and explain them again. Forecast panics if the length differs.
@@ -84,7 +89,8 @@ type Result struct {
 }
 
 // Forecast scores the open opportunities (snapshots taken at asOf) and computes, per period
-// and segment, the distribution of bookings with pipeline.Distribute:
+// and segment, the distribution of bookings with pipeline.Distribute. outcomes are the
+// deals' outcomes, of which it reads the won ones only when o.DataStart is set:
 //
 //	B = Closed + sum_i a_i I_i + sum_j a_j' J_j
 //
@@ -194,9 +200,12 @@ func (m *Model) Forecast(asOf Day, open []Snapshot, outcomes []Outcome, o Foreca
 	// so far in a period (closed), then the seasonal analogs of deals not yet created
 	// (analogs, below). They are counted first so that deals is allocated once: at large
 	// scale some 1.05M rows of 112 bytes, which append's regrowth copied about twenty times.
-	dataStart := Day(math.MaxInt32)
-	for i := range outcomes {
-		dataStart = min(dataStart, outcomes[i].CreatedDay)
+	dataStart := o.DataStart
+	if dataStart == 0 {
+		dataStart = Day(math.MaxInt32)
+		for i := range outcomes {
+			dataStart = min(dataStart, outcomes[i].CreatedDay)
+		}
 	}
 	closed := func(oc *Outcome) bool { return oc.Won && oc.Closed(asOf) }
 	// The won deals, the only ones an analog window or "closed so far" can hold: the

@@ -137,6 +137,50 @@ func TestForecast_SameSeedSameResult(t *testing.T) {
 	}
 }
 
+// TestForecast_WonOutcomesWithDataStart: given ForecastOptions.DataStart, the won deals'
+// outcomes give the forecast that every outcome gives (what transform.OpenSnapshots
+// relies on): the same deals, periods, analog lags and growth.
+func TestForecast_WonOutcomesWithDataStart(t *testing.T) {
+	snaps, outcomes, asOf := smallData(t)
+	open := openAt(snaps, asOf)
+	m, err := forecast.Fit(snaps, outcomes, asOf, forecast.Options{Features: forecast.Full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The deals created more than 450 days before asOf count as lost, so that the won ones
+	// start later than the data: without DataStart the analog windows would differ.
+	outcomes = slices.Clone(outcomes)
+	first := outcomes[0].CreatedDay
+	var won []forecast.Outcome
+	for i := range outcomes {
+		o := &outcomes[i]
+		first = min(first, o.CreatedDay)
+		if o.CreatedDay < asOf-450 {
+			o.Won = false
+		}
+		if o.Won {
+			won = append(won, *o)
+		}
+	}
+	if len(won) == 0 || len(won) == len(outcomes) {
+		t.Fatalf("%d of %d deals won: the test needs both kinds", len(won), len(outcomes))
+	}
+	opts := forecast.ForecastOptions{Calendar: forecast.Calendar{FiscalYearStartMonth: 1}, Seed: 9, Sims: 500}
+	all, err := m.Forecast(asOf, open, outcomes, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.DataStart = first
+	wonOnly, err := m.Forecast(asOf, open, won, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(all.Periods, wonOnly.Periods) || !reflect.DeepEqual(all.Deals, wonOnly.Deals) ||
+		!reflect.DeepEqual(all.Lags, wonOnly.Lags) || all.Growth != wonOnly.Growth {
+		t.Error("the forecast from the won deals' outcomes and DataStart differs from the one from every outcome")
+	}
+}
+
 // TestFit_UsesOnlyWhatWasKnown changes every outcome that was not known at the fit date
 // (deals closed on or after it) and checks that the fitted model does not change.
 func TestFit_UsesOnlyWhatWasKnown(t *testing.T) {
