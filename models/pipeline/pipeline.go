@@ -402,7 +402,6 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 		}
 	}
 	p.cgStart = append(p.cgStart, int32(len(p.cellGroups)))
-	famCount = p.orderFamilies(famCount, events)
 	// Counting sort of the simulated events by family, stable in deal order.
 	p.famStart = make([]int32, len(famCount)+1)
 	p.amtStart = make([]int32, len(famCount)+1)
@@ -440,101 +439,6 @@ func newPlan(deals []Deal, segmentsOf func(Deal) []Segment) (*plan, error) {
 		p.hi[g] += p.base[g]
 	}
 	return p, nil
-}
-
-// familyKeyLen is how many of a family's rarest segments orderFamilies sorts on: the first
-// is what clusters (an owner), the rest break its ties.
-const familyKeyLen = 4
-
-// orderFamilies renumbers the families (famK, famOut, events[].fam and the returned
-// counts) so that families adding into the same small groups are simulated one after
-// another. A world batch's totals are group-major, 16 worlds (two cache lines) per group,
-// some 49k groups (6 MB) at large scale, and almost all of them are one owner's in one
-// period: in deal order consecutive families belong to unrelated owners, so nearly every
-// booking's add into its owner's groups missed the cache (the add was a third of the
-// simulation's CPU at large). Families sorted by their rarest segments keep an owner's
-// families together, over all periods, and its lines stay cached from one family to the
-// next; the common groups (total, region, team, product family) are few and stay cached
-// anyway.
-//
-// A segment is a group's type and name, whatever its period. The key of a family is its
-// distinct segments (over all its outcomes) ordered by how many families add into them,
-// fewest first, then by first appearance, cut to familyKeyLen; families compare by key,
-// then by their own first appearance. Events keep their deal order within a family. Which
-// uniform draw goes to which event changes with the order, not the distribution of any
-// total, and the order depends on the deals alone, so results stay reproducible for a seed.
-func (p *plan) orderFamilies(famCount []int32, events []simEvent) []int32 {
-	nf := len(famCount)
-	groupsOf := func(f int) []int32 { // the groups of family f's outcome cells, concatenated
-		c0 := p.famOut[f]
-		return p.cellGroups[p.cgStart[c0]:p.cgStart[c0+p.famK[f]]]
-	}
-	segOf := make([]int32, len(p.keys)) // group -> segment, numbered in order of appearance
-	segIndex := map[[2]string]int32{}
-	for g, k := range p.keys {
-		s, ok := segIndex[[2]string{k.typ, k.name}]
-		if !ok {
-			s = int32(len(segIndex))
-			segIndex[[2]string{k.typ, k.name}] = s
-		}
-		segOf[g] = s
-	}
-	size := make([]int32, len(segIndex))
-	mark := make([]int32, len(segIndex)) // f+1 once family f is counted for the segment, then -(f+1) once listed
-	for f := range nf {
-		for _, g := range groupsOf(f) {
-			if s := segOf[g]; mark[s] != int32(f+1) {
-				mark[s] = int32(f + 1)
-				size[s]++
-			}
-		}
-	}
-	keys := make([][familyKeyLen]int32, nf)
-	var distinct []int32
-	for f := range nf {
-		distinct = distinct[:0]
-		for _, g := range groupsOf(f) {
-			if s := segOf[g]; mark[s] != -int32(f+1) {
-				mark[s] = -int32(f + 1)
-				distinct = append(distinct, s)
-			}
-		}
-		slices.SortFunc(distinct, func(a, b int32) int { return cmp.Or(cmp.Compare(size[a], size[b]), cmp.Compare(a, b)) })
-		k := &keys[f]
-		for i := range k {
-			k[i] = -1
-			if i < len(distinct) {
-				k[i] = distinct[i]
-			}
-		}
-	}
-	perm := make([]int32, nf) // perm[new] = old
-	for f := range perm {
-		perm[f] = int32(f)
-	}
-	slices.SortFunc(perm, func(a, b int32) int {
-		return cmp.Or(slices.Compare(keys[a][:], keys[b][:]), cmp.Compare(a, b))
-	})
-	// The families' outcome cells and their group lists are laid out anew in that order
-	// too: read in the old order they would miss the cache in turn.
-	renamed := make([]int32, nf) // renamed[old] = new
-	famK, famOut, counts := make([]int32, nf), make([]int32, nf), make([]int32, nf)
-	cgStart := make([]int32, 0, len(p.cgStart))
-	cellGroups := make([]int32, 0, len(p.cellGroups))
-	for nw, old := range perm {
-		renamed[old] = int32(nw)
-		famK[nw], famOut[nw], counts[nw] = p.famK[old], int32(len(cgStart)), famCount[old]
-		for c := p.famOut[old]; c < p.famOut[old]+p.famK[old]; c++ {
-			cgStart = append(cgStart, int32(len(cellGroups)))
-			cellGroups = append(cellGroups, p.cellGroups[p.cgStart[c]:p.cgStart[c+1]]...)
-		}
-	}
-	p.famK, p.famOut = famK, famOut
-	p.cgStart, p.cellGroups = append(cgStart, int32(len(cellGroups))), cellGroups
-	for i := range events {
-		events[i].fam = renamed[events[i].fam]
-	}
-	return counts
 }
 
 // threshold maps q in (0, 1) to t with P(u < t) = t / 2^32 for a uniform 32-bit u,
@@ -750,11 +654,9 @@ func booked(u, t uint32, a float64) float64 {
 
 // histogram collects one group's simulated totals.
 type histogram struct {
-	lo, width float64
-	count     []uint32
-	// span[2k] and span[2k+1] are the smallest and largest total in bin k, side by side:
-	// an add then touches two cache lines (count and span), not three.
-	span       []float64
+	lo, width  float64
+	count      []uint32
+	min, max   []float64
 	under      outside
 	over       outside
 	degenerate bool // sd = 0: every total equals lo
@@ -783,7 +685,8 @@ func newHistogram(mu, sd, lo, hi float64, bins int) *histogram {
 	return &histogram{
 		lo: a, width: (b - a) / float64(bins),
 		count: make([]uint32, bins),
-		span:  make([]float64, 2*bins),
+		min:   make([]float64, bins),
+		max:   make([]float64, bins),
 	}
 }
 
@@ -807,11 +710,11 @@ func (h *histogram) add(x float64) {
 	case k < 0:
 		k = 0
 	}
-	if h.count[k] == 0 || x < h.span[2*k] {
-		h.span[2*k] = x
+	if h.count[k] == 0 || x < h.min[k] {
+		h.min[k] = x
 	}
-	if h.count[k] == 0 || x > h.span[2*k+1] {
-		h.span[2*k+1] = x
+	if h.count[k] == 0 || x > h.max[k] {
+		h.max[k] = x
 	}
 	h.count[k]++
 }
@@ -836,7 +739,7 @@ func (h *histogram) quantile(rank int) float64 {
 			continue
 		}
 		if rank <= cum+int(c) {
-			return pick(rank-cum, int(c), h.span[2*k], h.span[2*k+1])
+			return pick(rank-cum, int(c), h.min[k], h.max[k])
 		}
 		cum += int(c)
 	}
