@@ -24,9 +24,10 @@ func TestFcDeal_FamilyAndDiscount(t *testing.T) {
 	defer conn.Close()
 	for _, q := range []string{
 		`create table opportunity_history as select * from (values
-			('H1', 'O1', timestamp '2026-01-05 10:00:00', date '2026-03-31'),
-			('H2', 'O2', timestamp '2026-01-06 10:00:00', date '2026-03-31'),
-			('H3', 'O3', timestamp '2026-01-07 10:00:00', date '2026-03-31')) t(history_id, opportunity_id, valid_from, close_date)`,
+			('H1', 'O1', timestamp '2026-01-05 10:00:00', date '2026-03-31', 'Qualify'),
+			('H2', 'O2', timestamp '2026-01-06 10:00:00', date '2026-03-31', 'Qualify'),
+			('H3', 'O3', timestamp '2026-01-07 10:00:00', date '2026-03-31', 'Qualify')) t(history_id, opportunity_id, valid_from, close_date, stage)`,
+		`create temp table fc_stage as select 'Qualify' as stage, true as is_open`,
 		`create table opportunities as select * from (values
 			('O1', 'A1', 'U1', 'new', 'web', date '2026-01-05', false, false, 200.0, null),
 			('O2', 'A1', 'U1', 'new', 'web', date '2026-01-06', false, false, 250.0, null),

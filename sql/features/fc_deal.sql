@@ -1,14 +1,19 @@
 -- fc_deal: the static attributes and the outcome of every opportunity, for the forecast's feature snapshots.
 -- grain: one row per opportunity
 -- key: opportunity_id
--- sources: opportunities, opportunity_history, opportunity_lines, products, users, accounts, contracts, sales_orders, fc_account_matches (temp)
+-- sources: opportunities, opportunity_history, opportunity_lines, products, users, accounts, contracts, sales_orders, fc_account_matches, fc_stage (temp)
 --
 -- Built as a temp table by transform.Warehouse.Snapshots. Times are seconds since the epoch
 -- (UTC), days are days since 1970-01-01, so comparisons never depend on the session zone.
 --
--- created_t / closed_t: the first history row's valid_from and, for a closed deal, the
--- valid_from of its last row (when it closed). close_day is that instant's UTC date: a deal
--- closed on day d is known from snapshot d+1 on. first_close_day: the close date of the
+-- created_t / closed_t: the first history row's valid_from and, for a closed deal, when it
+-- closed: the valid_from of the first of the rows in closed stages (fc_stage) that end its
+-- history, i.e. that follow its last row in an open stage (the first row, when none is
+-- open; its last row, when its history ends open). Not simply its last row: a CRM adds a
+-- history row when a closed deal's amount or close date is edited afterwards (Salesforce's
+-- OpportunityHistory does), which would move the close to the day of the edit. close_day
+-- is closed_t's UTC date: a deal closed on day d is known from snapshot d+1 on.
+-- first_close_day: the close date of the
 -- first history row in the order of opportunity_history's versions (valid_from, then
 -- history_id: of two rows at one instant the lower id is first, as in fc_history).
 --
@@ -24,14 +29,25 @@
 -- to the first customer_id).
 with last_row as (
     select
-        opportunity_id,
-        min(epoch(valid_from)) as created_t,
-        max(epoch(valid_from)) as last_t,
+        h.opportunity_id,
+        min(epoch(h.valid_from)) as created_t,
+        max(epoch(h.valid_from)) as last_t,
+        max(epoch(h.valid_from)) filter (where s.is_open) as last_open_t,
+        list(epoch(h.valid_from)) filter (where not s.is_open) as closed_ts,
         -- (valid_from, history_id): a total order, so a tie at one instant cannot go to
         -- whichever row the parallel aggregation met first
-        arg_min(close_date, (valid_from, history_id)) as first_close_date
-    from opportunity_history
-    group by opportunity_id
+        arg_min(h.close_date, (h.valid_from, h.history_id)) as first_close_date
+    from opportunity_history h
+    left join fc_stage s on s.stage = h.stage
+    group by h.opportunity_id
+),
+closing as (
+    select
+        opportunity_id,
+        created_t,
+        coalesce(list_min(list_filter(closed_ts, t -> last_open_t is null or t > last_open_t)), last_t) as closed_t,
+        first_close_date
+    from last_row
 ),
 order_customer as (
     -- the customer on the most orders, a tie to the first customer_id (not mode(), which
@@ -92,8 +108,8 @@ select
     ac.customer_id,
     coalesce(a.created_date, o.created_date) as account_created_date,
     r.created_t,
-    case when o.is_closed then r.last_t end as closed_t,
-    case when o.is_closed then cast(floor(r.last_t / 86400) as integer) end as close_day,
+    case when o.is_closed then r.closed_t end as closed_t,
+    case when o.is_closed then cast(floor(r.closed_t / 86400) as integer) end as close_day,
     coalesce(o.is_won, false) as is_won,
     coalesce(o.is_closed, false) as is_closed,
     cast(o.amount_base as double) as amount_base,
@@ -104,7 +120,7 @@ select
     coalesce(c.auto_renew, false) as auto_renew,
     o.contract_id is not null as is_renewal_contract
 from opportunities o
-join last_row r on r.opportunity_id = o.opportunity_id
+join closing r on r.opportunity_id = o.opportunity_id
 left join users u on u.user_id = o.owner_id
 left join accounts a on a.account_id = o.account_id
 left join account_customer ac on ac.account_id = o.account_id
