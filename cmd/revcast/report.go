@@ -35,7 +35,11 @@ data does not exist yet say so and what produces it.
 
 Each section has a short narrative: written by the Ollama model in the config's narrative
 section when it is enabled, reachable and faithful to the numbers, and a template otherwise;
-the report says which. The narratives are also stored in the warehouse table narratives.`,
+the report says which. The narratives are also stored in the warehouse table narratives.
+
+The forecast shown is the newest run: the latest as-of date, then the latest made; the run
+write-back sends to the CRM. A past-dated 'revcast forecast --as-of' stays in the forecast
+tables under its run id.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := m.loadConfig()

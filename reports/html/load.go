@@ -137,8 +137,8 @@ type loader struct {
 	cat  catalog
 	asOf time.Time
 	cur  string
-	run  *forecastRun // latest forecast run; nil when none
-	prev *forecastRun // the one before it
+	run  *forecastRun // newest forecast run (loadMeta); nil when none
+	prev *forecastRun // the one before it in the same order
 }
 
 type forecastRun struct {
@@ -164,7 +164,12 @@ func (l *loader) loadMeta(ctx context.Context, r *Report) error {
 		settingsAsOf, settingsCur = a.Time, c.String
 	}
 	if l.cat.has("forecast_runs", "run_id", "as_of", "created_at") {
-		rows, err := l.db.QueryContext(ctx, `select cast(run_id as varchar), as_of, created_at from forecast_runs order by created_at desc, run_id desc limit 2`)
+		// The newest run has the latest as-of date, then the latest created_at: the order
+		// write-back picks its run by (reports/writeback findRun), so the report and the
+		// CRM show the same forecast even after a past-dated 'revcast forecast --as-of'
+		// made later. The run before it in that order is the headline's comparison.
+		rows, err := l.db.QueryContext(ctx, `select cast(run_id as varchar), as_of, created_at from forecast_runs
+			order by as_of desc, created_at desc, run_id desc limit 2`)
 		if err != nil {
 			return fmt.Errorf("report: read forecast_runs: %w", err)
 		}

@@ -81,14 +81,17 @@ insert into ar_aging values
 create table forecast_runs (run_id varchar, as_of date, created_at timestamptz, seed bigint, model_versions varchar, params varchar);
 insert into forecast_runs values
   ('20260623T060000Z-aaaaaa', '2026-06-23', '2026-06-23 06:00:00+00', 1, '{}', '{}'),
-  ('20260630T060000Z-bbbbbb', '2026-06-30', '2026-06-30 06:00:00+00', 1, '{}', '{}');
+  ('20260630T060000Z-bbbbbb', '2026-06-30', '2026-06-30 06:00:00+00', 1, '{}', '{}'),
+  -- A past-dated forecast made after the others ('revcast forecast --as-of 2026-06-16').
+  ('20260630T090000Z-cccccc', '2026-06-16', '2026-06-30 09:00:00+00', 1, '{}', '{}');
 create table forecast_periods (run_id varchar, period varchar, segment_type varchar, segment varchar, closed_base double,
   expected_base double, p10_base double, p50_base double, p90_base double, stage_weighted_base double, commit_base double);
 insert into forecast_periods values
   ('20260623T060000Z-aaaaaa', '2026-Q3', 'total', 'all', 0, 4.3e6, 3.3e6, 4.25e6, 5.2e6, 4.7e6, 4.0e6),
   ('20260630T060000Z-bbbbbb', '2026-Q3', 'owner', 'U1', 0, 2e6, 1e6, 2e6, 3e6, 2e6, 2e6),
   ('20260630T060000Z-bbbbbb', '2026-Q3', 'total', 'all', 1.2e6, 4.1e6, 3.2e6, 4.0e6, 5.1e6, 4.6e6, 3.9e6),
-  ('20260630T060000Z-bbbbbb', '2026-Q4', 'total', 'all', 0, 3.6e6, 2.4e6, 3.5e6, 4.9e6, 4.2e6, null);
+  ('20260630T060000Z-bbbbbb', '2026-Q4', 'total', 'all', 0, 3.6e6, 2.4e6, 3.5e6, 4.9e6, 4.2e6, null),
+  ('20260630T090000Z-cccccc', '2026-Q3', 'total', 'all', 0, 9e6, 8e6, 9e6, 10e6, 9e6, 9e6);
 create table forecast_opportunities (run_id varchar, opportunity_id varchar, p_win double, p_close_in_period double,
   expected_amount_base double, factors varchar);
 insert into forecast_opportunities values
@@ -149,7 +152,7 @@ func TestLoad_PartialWarehouse(t *testing.T) {
 		t.Errorf("warning: %s", w)
 	}
 	if r.RunID != "20260630T060000Z-bbbbbb" || !r.AsOf.Equal(date("2026-06-30")) {
-		t.Errorf("run %s as of %s, want the latest forecast run as of 2026-06-30", r.RunID, r.AsOf)
+		t.Errorf("run %s as of %s, want the run with the latest as-of, 2026-06-30, not the past-dated one made later", r.RunID, r.AsOf)
 	}
 	if len(r.Freshness) != 2 || r.Freshness[0].Source != "crm" || !r.Freshness[0].LoadedAt.Equal(time.Date(2026, 6, 30, 5, 2, 0, 0, time.UTC)) {
 		t.Errorf("freshness = %+v, want crm at its latest load 05:02 and erp", r.Freshness)
@@ -160,7 +163,8 @@ func TestLoad_PartialWarehouse(t *testing.T) {
 
 	t.Run("headline", func(t *testing.T) {
 		h := r.Section(narrative.SectionHeadline).Content.(*rh.Headline)
-		// As of 2026-06-30 no forecast period holds the date, so the first one after it.
+		// As of 2026-06-30 no forecast period holds the date, so the first one after it. The
+		// comparison is the run with the next as-of (06-23), not the one made last (06-16).
 		if h.Period != "2026-Q3" || h.P50 != 4.0e6 || h.PrevP50 != 4.25e6 || h.PrevRunID != "20260623T060000Z-aaaaaa" {
 			t.Errorf("headline = %+v", h)
 		}
