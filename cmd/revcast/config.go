@@ -74,7 +74,14 @@ var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|
 type WarehouseConfig struct {
 	MemoryLimit string `yaml:"memory_limit"` // e.g. 2GB; "" is DefaultMemoryLimit
 	Threads     int    `yaml:"threads"`      // 0: one per core
+	// VacuumDays is how often checkpoints may merge row groups thinned by deletes
+	// (transform.DBSettings.VacuumEvery): 0 at every checkpoint; unset, DefaultVacuumDays.
+	VacuumDays *int `yaml:"vacuum_days"`
 }
+
+// DefaultVacuumDays is warehouse.vacuum_days when unset: a week of nightly runs between
+// vacuums (the measurements are at transform.Warehouse.vacuumSchedule).
+const DefaultVacuumDays = 7
 
 // DefaultMemoryLimit caps DuckDB's buffer manager when warehouse.memory_limit is not set
 // (DuckDB's own default is 80% of RAM), for the design's 2 GiB peak of a whole run
@@ -92,7 +99,12 @@ func (c *Config) OpenWarehouse(ctx context.Context, readOnly bool) (*transform.W
 	if ml == "" {
 		ml = DefaultMemoryLimit
 	}
-	return transform.OpenWith(ctx, c.WarehousePath(), readOnly, transform.DBSettings{MemoryLimit: ml, Threads: c.Warehouse.Threads})
+	days := DefaultVacuumDays
+	if c.Warehouse.VacuumDays != nil {
+		days = *c.Warehouse.VacuumDays
+	}
+	return transform.OpenWith(ctx, c.WarehousePath(), readOnly, transform.DBSettings{MemoryLimit: ml, Threads: c.Warehouse.Threads,
+		VacuumEvery: time.Duration(days) * 24 * time.Hour})
 }
 
 // ForecastConfig parameterises the models.
@@ -236,6 +248,9 @@ func (c *Config) setDefaults() {
 func (c *Config) validateSections(path string, sources map[string]bool) error {
 	if ml := c.Warehouse.MemoryLimit; ml != "" && !memoryLimitRE.MatchString(ml) {
 		return configError(path, nil, "warehouse.memory_limit %q: want a size such as 512MB, 2GB or 1.5GiB", ml)
+	}
+	if d := c.Warehouse.VacuumDays; d != nil && *d < 0 {
+		return configError(path, nil, "warehouse.vacuum_days %d: want 0 (vacuum at every checkpoint) or a number of days", *d)
 	}
 	if c.Warehouse.Threads < 0 {
 		return configError(path, nil, "warehouse.threads %d: want 0 (one per core) or more", c.Warehouse.Threads)

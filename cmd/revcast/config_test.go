@@ -50,6 +50,7 @@ func TestParseConfig(t *testing.T) {
 		{"warehouse limits", "data_dir: d\nwarehouse:\n  memory_limit: 1.5GiB\n  threads: 2\n", ""},
 		{"bad memory limit", "data_dir: d\nwarehouse:\n  memory_limit: lots\n", `warehouse.memory_limit "lots"`},
 		{"negative threads", "data_dir: d\nwarehouse:\n  threads: -1\n", "warehouse.threads -1"},
+		{"negative vacuum_days", "data_dir: d\nwarehouse:\n  vacuum_days: -1\n", "warehouse.vacuum_days -1"},
 		{"bad job command", "data_dir: d\nschedule:\n  jobs:\n    - {name: n, cron: \"@hourly\", command: dance}\n", "command \"dance\""},
 		{"bad mode", "data_dir: d\nwriteback:\n  mode: yolo\n", "writeback.mode"},
 		{"duration", "data_dir: d\nnarrative:\n  timeout: 90s\n", ""},
@@ -106,6 +107,36 @@ func TestOpenWarehouse_MemoryLimit(t *testing.T) {
 		w.Close()
 		if err != nil || got != tc.want {
 			t.Errorf("config %q: memory_limit %q (%v), want %q", tc.yaml, got, err, tc.want)
+		}
+	}
+}
+
+// TestOpenWarehouse_VacuumDays: by default a writable open of a fresh warehouse starts the
+// vacuum clock and turns the checkpoints' vacuum off (due in DefaultVacuumDays);
+// vacuum_days: 0 keeps DuckDB's vacuum at every checkpoint (max_vacuum_tasks 100).
+func TestOpenWarehouse_VacuumDays(t *testing.T) {
+	for _, tc := range []struct {
+		yaml   string
+		tasks  int
+		vacuum bool
+	}{
+		{"", 0, false},
+		{"warehouse:\n  vacuum_days: 0\n", 100, true},
+	} {
+		dir := t.TempDir()
+		cfg, err := ParseConfig(dir+"/revcast.yaml", []byte("data_dir: "+dir+"\n"+tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := cfg.OpenWarehouse(context.Background(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tasks int
+		err = w.DB.QueryRow(`select current_setting('max_vacuum_tasks')`).Scan(&tasks)
+		w.Close()
+		if err != nil || tasks != tc.tasks || w.Vacuum != tc.vacuum {
+			t.Errorf("config %q: max_vacuum_tasks %d (%v), vacuum %v; want %d, %v", tc.yaml, tasks, err, w.Vacuum, tc.tasks, tc.vacuum)
 		}
 	}
 }
