@@ -39,7 +39,7 @@ const backtestTablesSQL = `
 create table if not exists main.backtest_runs (
 	run_id varchar primary key, kind varchar, as_of date, created_at timestamptz, seed bigint,
 	model_versions varchar, params varchar, data_window varchar, metrics varchar);
-comment on table main.backtest_runs is 'backtest runs: as-of, evaluated quarters, variants, parameters and headline metrics (JSON text); kept apart from forecast_runs, whose latest row is the current forecast (grain: one row per run; key: run_id)';
+comment on table main.backtest_runs is 'backtest runs: as-of, evaluated quarters, variants, parameters and headline metrics (JSON text); kept apart from forecast_runs, whose row with the latest as_of (then created_at) is the current forecast (grain: one row per run; key: run_id)';
 create table if not exists main.backtest_results (
 	run_id varchar, as_of date, origin date, quarter varchar, week_of_quarter integer,
 	model varchar, segment_type varchar, segment varchar, metric varchar, bin integer, value double);

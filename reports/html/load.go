@@ -368,9 +368,11 @@ func (l *loader) count(ctx context.Context, table, where string) (int, error) {
 	return n, err
 }
 
-// latest returns the filter selecting a result table's latest rows: the latest forecast
-// run's when the table has run_id rows for it, else the greatest run_id; the greatest
-// as_of for a mart with an as_of column; "" for anything else.
+// latest returns the filter selecting a result table's latest rows: the newest forecast
+// run's (loadMeta) when the table has run_id rows for it, else the newest forecast run in
+// the same order that has rows there, else (a table of other runs, or no forecast run) its
+// greatest run_id; the greatest as_of for a mart with an as_of column; "" for anything
+// else.
 func (l *loader) latest(ctx context.Context, table string) (string, error) {
 	switch {
 	case l.cat.has(table, "run_id"):
@@ -382,6 +384,14 @@ func (l *loader) latest(ctx context.Context, table string) (string, error) {
 			if n > 0 {
 				return `run_id = ` + lit(l.run.id), nil
 			}
+		}
+		if l.run != nil {
+			// The newest forecast run (loadMeta's order) that wrote rows here; a table of
+			// other runs (backtest_results) has none of them: its greatest run_id.
+			return fmt.Sprintf(`run_id = coalesce(
+				(select r.run_id from forecast_runs r where exists (select 1 from %[1]s t where t.run_id = r.run_id)
+					order by r.as_of desc, r.created_at desc, r.run_id desc limit 1),
+				(select max(run_id) from %[1]s))`, ident(table)), nil
 		}
 		return fmt.Sprintf(`run_id = (select max(run_id) from %s)`, ident(table)), nil
 	case l.cat.has(table, "as_of"):

@@ -315,3 +315,29 @@ func TestLoad_EmptyWarehouse(t *testing.T) {
 	}
 	checkWellFormed(t, buf.String(), true)
 }
+
+// TestLoad_RunTableFallsBackInRunOrder: when a run_id table has no rows for the newest
+// forecast run, the report takes the newest run in the same order (latest as-of, then
+// latest made) that has rows there, not the greatest run_id, which is the past-dated run
+// made last; and a table of other runs (backtest_results) still shows its own latest.
+func TestLoad_RunTableFallsBackInRunOrder(t *testing.T) {
+	db := openPartial(t)
+	if _, err := db.Exec(`delete from forecast_opportunities where run_id = '20260630T060000Z-bbbbbb';
+		insert into forecast_opportunities values ('20260630T090000Z-cccccc', 'A', 0.1, 0.9, 40, null)`); err != nil {
+		t.Fatal(err)
+	}
+	r, warnings, err := rh.Load(context.Background(), db, rh.Options{Currency: "USD", Now: func() time.Time { return date("2026-06-30") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		t.Errorf("warning: %s", w)
+	}
+	a, ok := r.Section(narrative.SectionAtRisk).Content.(*rh.AtRiskDeals)
+	if !ok || a.Count != 1 || a.Deals[0].OpportunityID != "B" {
+		t.Fatalf("at risk = %+v, want B from run 2026-06-23 (p_win 0.2), not A from the past-dated run made later", r.Section(narrative.SectionAtRisk))
+	}
+	if _, ok := r.Section(narrative.SectionAccuracy).Content.(*rh.Accuracy); !ok {
+		t.Errorf("accuracy = %+v, want backtest_results' own latest run", r.Section(narrative.SectionAccuracy))
+	}
+}
