@@ -27,7 +27,7 @@
 #     a first night after a first write-back has; so a second night follows (another random
 #     1%, sandbox seed 8 instead of 7): the steady state of a nightly schedule. Both nights
 #     fall inside warehouse.vacuum_days (7) of the whole run, so their checkpoints do not
-#     vacuum (transform.Warehouse.vacuumSchedule); a schedule's seventh night does.
+#     vacuum (transform.DBSettings.VacuumDays); a schedule's seventh night does.
 #
 # Usage: bench/pipeline.sh BIN [SCALE...]   (default scales: medium large; RUNS=3; PORT=8900)
 # Output: a table on stdout (also the lines of bench/results/pipeline.txt via 'make bench').

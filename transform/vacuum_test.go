@@ -9,8 +9,8 @@ import (
 	"github.com/revcast/revcast/transform"
 )
 
-// TestVacuumSchedule: with DBSettings.VacuumEvery a checkpoint merges row groups thinned
-// by deletes only when the last recorded vacuum is that old. The table's first two of
+// TestVacuumSchedule: with DBSettings.VacuumDays a checkpoint merges row groups thinned by
+// deletes only on a date that many days after the last recorded vacuum. The table's first two of
 // three full row groups (122,880 rows each) lose 80% of their rows, so their live rows fit
 // in one row group: DuckDB's vacuum merges them (3 row groups become 2), a checkpoint
 // without it keeps 3. Each step is an open, a delete and the close's checkpoint.
@@ -18,9 +18,17 @@ func TestVacuumSchedule(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "warehouse.duckdb")
 	t0 := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
-	open := func(t *testing.T, at time.Time, every time.Duration) *transform.Warehouse {
+	open := func(t *testing.T, at time.Time) *transform.Warehouse {
 		t.Helper()
-		w, err := transform.OpenWith(ctx, path, false, transform.DBSettings{VacuumEvery: every, Now: func() time.Time { return at }})
+		w, err := transform.OpenWith(ctx, path, false, transform.DBSettings{VacuumDays: 7, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	openReadOnly := func(t *testing.T) *transform.Warehouse {
+		t.Helper()
+		w, err := transform.OpenWith(ctx, path, true, transform.DBSettings{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,13 +42,13 @@ func TestVacuumSchedule(t *testing.T) {
 	}
 	rowGroups := func(t *testing.T) int64 {
 		t.Helper()
-		w := open(t, t0, 0)
+		w := openReadOnly(t)
 		defer w.Close()
 		return count(t, w, `select count(distinct row_group_id) from pragma_storage_info('t')`)
 	}
 	lastVacuum := func(t *testing.T) time.Time {
 		t.Helper()
-		w := open(t, t0, 0)
+		w := openReadOnly(t)
 		defer w.Close()
 		var at time.Time
 		if err := w.DB.QueryRow(`select max(vacuumed_at) from meta.vacuums`).Scan(&at); err != nil {
@@ -48,10 +56,8 @@ func TestVacuumSchedule(t *testing.T) {
 		}
 		return at.UTC()
 	}
-	week := 7 * 24 * time.Hour
-
 	// A new warehouse starts the clock: no vacuum.
-	w := open(t, t0, week)
+	w := open(t, t0)
 	if w.Vacuum {
 		t.Error("a fresh warehouse vacuums; want the clock started at its first open")
 	}
@@ -69,7 +75,7 @@ func TestVacuumSchedule(t *testing.T) {
 	}
 
 	// Six days later: still not due.
-	w = open(t, t0.Add(6*24*time.Hour), week)
+	w = open(t, t0.AddDate(0, 0, 6))
 	exec(t, w, `delete from t where i = 5`)
 	if w.Vacuum {
 		t.Error("vacuum due after 6 days of 7")
@@ -81,9 +87,10 @@ func TestVacuumSchedule(t *testing.T) {
 		t.Fatalf("row groups after 6 days = %d, want 3 (not vacuumed)", n)
 	}
 
-	// A week after the clock started: the close's checkpoint vacuums and records it.
-	due := t0.Add(week)
-	w = open(t, due, week)
+	// Seven dates after the clock started, though an hour short of seven days: the close's
+	// checkpoint vacuums and records it.
+	due := t0.AddDate(0, 0, 7).Add(-time.Hour)
+	w = open(t, due)
 	exec(t, w, `delete from t where i = 10`)
 	if !w.Vacuum {
 		t.Error("vacuum not due after 7 days of 7")
@@ -97,7 +104,7 @@ func TestVacuumSchedule(t *testing.T) {
 	if at := lastVacuum(t); !at.Equal(due) {
 		t.Fatalf("meta.vacuums = %v, want the vacuum at %v", at, due)
 	}
-	w = open(t, due.Add(time.Hour), week)
+	w = open(t, due.Add(time.Hour))
 	if w.Vacuum {
 		t.Error("vacuum due an hour after the last one")
 	}

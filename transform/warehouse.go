@@ -32,24 +32,27 @@ type Warehouse struct {
 	// SnapshotMemoryLimit, when set, is DuckDB's memory_limit while Snapshots reads the
 	// snapshots and outcomes (after its feature tables are built), restored after.
 	SnapshotMemoryLimit string
-	// Vacuum says whether this open's checkpoints vacuum (DBSettings.VacuumEvery).
+	// Vacuum says whether this open's checkpoints vacuum (DBSettings.VacuumDays).
 	Vacuum bool
 
-	vacuumAt time.Time // recorded in meta.vacuums by Close when this open vacuums by schedule
+	vacuumDue time.Time // when a due vacuum (DBSettings.VacuumDays) began: Close records it
 }
 
-// DBSettings are DuckDB's resource limits for one process (zero values: DuckDB's defaults).
+// DBSettings are DuckDB's resource limits and vacuum schedule for one process (zero
+// values: DuckDB's defaults).
 type DBSettings struct {
 	// MemoryLimit caps DuckDB's buffer manager, e.g. "2GB" (DuckDB's default: 80% of RAM).
 	// Beyond it DuckDB spills to the data folder's .tmp; Go's own heap is not included.
 	MemoryLimit string
 	// Threads is DuckDB's worker threads (default: one per core).
 	Threads int
-	// VacuumEvery, when positive, lets a writable open's checkpoints vacuum only when the
-	// last vacuum recorded in meta.vacuums is at least this old; the others write the
-	// changed rows and leave the row groups as they are. Zero: every checkpoint vacuums
-	// (DuckDB's default). See vacuumSchedule.
-	VacuumEvery time.Duration
+	// VacuumDays, when positive, lets a writable open's checkpoints vacuum (merge row groups
+	// thinned by deletes) only on a UTC date at least this many days after the last vacuum
+	// recorded in meta.vacuums; the other checkpoints write the changed rows and merge
+	// nothing (they still drop row groups all of whose rows were deleted). Dates, not
+	// durations, so that a nightly schedule's seventh night is due whatever its hour. Zero:
+	// every checkpoint vacuums (DuckDB's default). The measurements are at vacuumSchedule.
+	VacuumDays int
 	// Now is the clock that decides whether a vacuum is due (default time.Now).
 	Now func() time.Time
 }
@@ -126,8 +129,9 @@ func OpenWith(ctx context.Context, path string, readOnly bool, set DBSettings) (
 }
 
 // vacuumSchedule turns the checkpoints' vacuum off (DuckDB's max_vacuum_tasks = 0) unless
-// set.VacuumEvery is zero or the last vacuum in meta.vacuums is at least that old; a due
-// vacuum is recorded by Close. A warehouse without a recorded vacuum starts the clock.
+// set.VacuumDays is zero or the last vacuum in meta.vacuums was at least that many dates
+// ago; Close checkpoints a due vacuum and records it. A warehouse without a recorded vacuum
+// starts the clock.
 //
 // A DuckDB checkpoint vacuums a table it writes: it rewrites adjacent row groups whose live
 // rows fit in fewer (2 into 1 once they hold at most one row group's 122,880 rows, 4 into 3
@@ -144,7 +148,7 @@ func OpenWith(ctx context.Context, path string, readOnly bool, set DBSettings) (
 // file grows by the week's deleted rows and small appended row groups (23 MB a night at
 // large); the vacuum itself grew it by 383 MB of blocks that later writes reuse.
 func (w *Warehouse) vacuumSchedule(ctx context.Context, set DBSettings) error {
-	if set.VacuumEvery <= 0 {
+	if set.VacuumDays <= 0 {
 		w.Vacuum = true
 		return nil
 	}
@@ -161,8 +165,8 @@ func (w *Warehouse) vacuumSchedule(ctx context.Context, set DBSettings) error {
 		if err := w.exec(ctx, `insert into meta.vacuums values (?)`, at); err != nil {
 			return fmt.Errorf("start meta.vacuums: %w", err)
 		}
-	} else if at.Sub(last.Time) >= set.VacuumEvery {
-		w.Vacuum, w.vacuumAt = true, at
+	} else if days := int(revcastDate(at).Sub(revcastDate(last.Time)) / (24 * time.Hour)); days >= set.VacuumDays {
+		w.Vacuum, w.vacuumDue = true, at
 		return nil
 	}
 	return w.exec(ctx, `set global max_vacuum_tasks = 0`)
@@ -192,7 +196,8 @@ alter table meta.loaded_files add column if not exists batch bigint;
 alter table meta.models add column if not exists build varchar;
 create table if not exists meta.model_state (
 	name varchar primary key, fingerprint varchar, version bigint, batch bigint, inputs varchar);
--- When a checkpoint last vacuumed by schedule (DBSettings.VacuumEvery).
+-- The vacuum schedule (DBSettings.VacuumDays): when checkpoints vacuumed, the first row
+-- when the clock started.
 create table if not exists meta.vacuums (vacuumed_at timestamptz);
 `
 
@@ -221,15 +226,19 @@ func (w *Warehouse) unordered(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// Close closes the database, checkpointing the write-ahead log. When this open vacuums by
-// schedule (vacuumSchedule), it first records the vacuum in meta.vacuums.
+// Close closes the database, checkpointing the write-ahead log. When this open's vacuum was
+// due (DBSettings.VacuumDays), it checkpoints first and records the vacuum in meta.vacuums
+// only once that checkpoint succeeded.
 func (w *Warehouse) Close() error {
 	var err error
-	if !w.vacuumAt.IsZero() {
-		if err = w.exec(context.Background(), `insert into meta.vacuums values (?)`, w.vacuumAt); err != nil {
-			err = fmt.Errorf("record the vacuum in meta.vacuums: %w", err)
+	if at := w.vacuumDue; !at.IsZero() {
+		w.vacuumDue = time.Time{}
+		ctx := context.Background()
+		if err = w.exec(ctx, `checkpoint`); err != nil {
+			err = fmt.Errorf("vacuum %s: checkpoint: %w", w.Path, err)
+		} else if err = w.exec(ctx, `insert into meta.vacuums values (?)`, at); err != nil {
+			err = fmt.Errorf("vacuum %s: record it in meta.vacuums: %w", w.Path, err)
 		}
-		w.vacuumAt = time.Time{}
 	}
 	return errors.Join(err, w.DB.Close())
 }

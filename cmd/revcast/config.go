@@ -75,12 +75,12 @@ type WarehouseConfig struct {
 	MemoryLimit string `yaml:"memory_limit"` // e.g. 2GB; "" is DefaultMemoryLimit
 	Threads     int    `yaml:"threads"`      // 0: one per core
 	// VacuumDays is how often checkpoints may merge row groups thinned by deletes
-	// (transform.DBSettings.VacuumEvery): 0 at every checkpoint; unset, DefaultVacuumDays.
+	// (transform.DBSettings.VacuumDays): 0 at every checkpoint; unset, DefaultVacuumDays.
 	VacuumDays *int `yaml:"vacuum_days"`
 }
 
 // DefaultVacuumDays is warehouse.vacuum_days when unset: a week of nightly runs between
-// vacuums (the measurements are at transform.Warehouse.vacuumSchedule).
+// vacuums (measured: transform.DBSettings.VacuumDays).
 const DefaultVacuumDays = 7
 
 // DefaultMemoryLimit caps DuckDB's buffer manager when warehouse.memory_limit is not set
@@ -103,8 +103,7 @@ func (c *Config) OpenWarehouse(ctx context.Context, readOnly bool) (*transform.W
 	if c.Warehouse.VacuumDays != nil {
 		days = *c.Warehouse.VacuumDays
 	}
-	return transform.OpenWith(ctx, c.WarehousePath(), readOnly, transform.DBSettings{MemoryLimit: ml, Threads: c.Warehouse.Threads,
-		VacuumEvery: time.Duration(days) * 24 * time.Hour})
+	return transform.OpenWith(ctx, c.WarehousePath(), readOnly, transform.DBSettings{MemoryLimit: ml, Threads: c.Warehouse.Threads, VacuumDays: days})
 }
 
 // ForecastConfig parameterises the models.

@@ -181,7 +181,7 @@ schedule:
 warehouse:
   memory_limit: ""            # e.g. 4GB; "" = 1GB (DuckDB's own default would be 80% of RAM)
   threads: 0                  # 0 = one per core
-  vacuum_days: 7              # merge row groups thinned by deletes once this many days (0 = every checkpoint)
+  vacuum_days: 7              # merge row groups thinned by deletes once every this many days (0 = every checkpoint)
 
 forecast:
   fiscal_year_start_month: 1  # 1 = January

@@ -80,6 +80,7 @@ func (m *Main) transformWith(ctx context.Context, cfg *Config, asOf time.Time, o
 		return nil, err
 	}
 	defer w.Close()
+	m.Logger.Debug("opened warehouse", "checkpoints_vacuum", w.Vacuum)
 	sum := &transformSummary{}
 	srcs := make([]transform.LakeSource, len(cfg.Configured))
 	for i, s := range cfg.Configured {
