@@ -85,13 +85,22 @@ func TestParseConfig(t *testing.T) {
 	})
 }
 
-// TestOpenWarehouse_MemoryLimit: the warehouse opens with DefaultMemoryLimit when the
-// config sets none (DuckDB's own default is 80% of RAM), and with the configured one
-// otherwise. DuckDB reports limits in binary units: 1GB = 953.6 MiB.
-func TestOpenWarehouse_MemoryLimit(t *testing.T) {
-	for _, tc := range []struct{ yaml, want string }{
-		{"", "953.6 MiB"},
-		{"warehouse:\n  memory_limit: 512MB\n", "488.2 MiB"},
+// TestOpenWarehouse_Settings: the warehouse opens with the config's DuckDB settings.
+//   - memory_limit: DefaultMemoryLimit when the config sets none (DuckDB's own default is
+//     80% of RAM), else the configured one. DuckDB reports limits in binary units: 1GB =
+//     953.6 MiB.
+//   - max_vacuum_tasks: by default a writable open of a fresh warehouse starts the vacuum
+//     clock and turns the checkpoints' vacuum off (0: due in DefaultVacuumDays);
+//     vacuum_days: 0 keeps DuckDB's vacuum at every checkpoint (100).
+func TestOpenWarehouse_Settings(t *testing.T) {
+	for _, tc := range []struct {
+		yaml, setting, want string
+		vacuum              bool
+	}{
+		{"", "memory_limit", "953.6 MiB", false},
+		{"warehouse:\n  memory_limit: 512MB\n", "memory_limit", "488.2 MiB", false},
+		{"", "max_vacuum_tasks", "0", false},
+		{"warehouse:\n  vacuum_days: 0\n", "max_vacuum_tasks", "100", true},
 	} {
 		dir := t.TempDir()
 		cfg, err := ParseConfig(dir+"/revcast.yaml", []byte("data_dir: "+dir+"\n"+tc.yaml))
@@ -103,40 +112,10 @@ func TestOpenWarehouse_MemoryLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got string
-		err = w.DB.QueryRow(`select current_setting('memory_limit')`).Scan(&got)
+		err = w.DB.QueryRow(`select cast(current_setting('` + tc.setting + `') as varchar)`).Scan(&got)
 		w.Close()
-		if err != nil || got != tc.want {
-			t.Errorf("config %q: memory_limit %q (%v), want %q", tc.yaml, got, err, tc.want)
-		}
-	}
-}
-
-// TestOpenWarehouse_VacuumDays: by default a writable open of a fresh warehouse starts the
-// vacuum clock and turns the checkpoints' vacuum off (due in DefaultVacuumDays);
-// vacuum_days: 0 keeps DuckDB's vacuum at every checkpoint (max_vacuum_tasks 100).
-func TestOpenWarehouse_VacuumDays(t *testing.T) {
-	for _, tc := range []struct {
-		yaml   string
-		tasks  int
-		vacuum bool
-	}{
-		{"", 0, false},
-		{"warehouse:\n  vacuum_days: 0\n", 100, true},
-	} {
-		dir := t.TempDir()
-		cfg, err := ParseConfig(dir+"/revcast.yaml", []byte("data_dir: "+dir+"\n"+tc.yaml))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := cfg.OpenWarehouse(context.Background(), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tasks int
-		err = w.DB.QueryRow(`select current_setting('max_vacuum_tasks')`).Scan(&tasks)
-		w.Close()
-		if err != nil || tasks != tc.tasks || w.Vacuum != tc.vacuum {
-			t.Errorf("config %q: max_vacuum_tasks %d (%v), vacuum %v; want %d, %v", tc.yaml, tasks, err, w.Vacuum, tc.tasks, tc.vacuum)
+		if err != nil || got != tc.want || w.Vacuum != tc.vacuum {
+			t.Errorf("config %q: %s %q (%v), vacuum %v; want %q, %v", tc.yaml, tc.setting, got, err, w.Vacuum, tc.want, tc.vacuum)
 		}
 	}
 }
