@@ -14,7 +14,7 @@ DEMO_DIR  ?= ./demo
 STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-short bench bench-m3 bench-compare bench-2x lint check-tools clean assets
+.PHONY: all build demo test test-short bench bench-m3 bench-compare bench-2x bench-vacuum lint check-tools clean assets
 
 all: build
 
@@ -60,6 +60,10 @@ bench-compare: build
 bench-2x: build
 	@mkdir -p bench/results
 	bash -o pipefail -c './bench/memory2x.sh ./$(BIN) | tee bench/results/memory2x.txt'
+# What warehouse.vacuum_days buys: a week of nightly transforms, weekly vacuum against every night.
+bench-vacuum: build
+	@mkdir -p bench/results
+	bash -o pipefail -c './bench/vacuum.sh ./$(BIN) | tee bench/results/vacuum.txt'
 
 lint: check-tools assets
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

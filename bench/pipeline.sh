@@ -68,26 +68,9 @@ timed() {
   rss_of "$work/time.txt" >>"$work/$name.rss"
 }
 
-# mutate_one_percent SEED: the sandbox changes 1% of the records of every object and entity
-# set, chosen by SEED. OpportunityHistory rows are never modified in Salesforce: each
-# changed Opportunity adds one, as the sandbox does.
-mutate_one_percent() {
-  local seed=$1 sf="http://127.0.0.1:$port" sap="http://127.0.0.1:$((port + 3))" obj n
-  # Salesforce: {"Account":{"deleted":0,"live":6206},...}; not revcast's own write-back objects
-  curl -fsS "$sf/__sandbox/counts" | grep -o '"[A-Za-z0-9_]*":{"deleted":[0-9]*,"live":[0-9]*}' |
-    sed 's/"\([^"]*\)".*"live":\([0-9]*\)}/\1 \2/' | while read -r obj n; do
-      case "$obj" in Revenue_Forecast__c|Task|OpportunityHistory) continue ;; esac
-      [ "$n" -ge 100 ] || continue
-      curl -fsS -X POST "$sf/__sandbox/mutate?object=$obj&changed=$((n / 100))&seed=$seed" >/dev/null
-    done
-  # SAP: {"A_SalesOrder":n,...}
-  curl -fsS "$sap/__sandbox/sap/counts" | grep -o '"[A-Za-z0-9_]*":[0-9]*' | tr -d '"' | tr ':' ' ' |
-    while read -r obj n; do
-      [ "$n" -ge 100 ] || continue
-      # item sets without LastChangeDateTime answer 400: they change with their header
-      curl -fsS -X POST "$sap/__sandbox/sap/mutate?set=$obj&changed=$((n / 100))&seed=$seed" >/dev/null 2>&1 || true
-    done
-}
+# mutate_one_percent SEED (bench/lib.sh): the sandbox changes 1% of the records.
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 printf '%-7s %-28s %5s %10s %10s %24s  %s\n' scale stage runs wall_s rss_mib throughput method
 for scale in "${scales[@]}"; do

@@ -1,0 +1,23 @@
+# Shared by the bench scripts (sourced, not run). The caller sets $port, the sandbox's
+# Salesforce port (SAP listens on $port + 3).
+
+# mutate_one_percent SEED: the sandbox changes 1% of the records of every object and entity
+# set, chosen by SEED. OpportunityHistory rows are never modified in Salesforce: each
+# changed Opportunity adds one, as the sandbox does.
+mutate_one_percent() {
+  local seed=$1 sf="http://127.0.0.1:$port" sap="http://127.0.0.1:$((port + 3))" obj n
+  # Salesforce: {"Account":{"deleted":0,"live":6206},...}; not revcast's own write-back objects
+  curl -fsS "$sf/__sandbox/counts" | grep -o '"[A-Za-z0-9_]*":{"deleted":[0-9]*,"live":[0-9]*}' |
+    sed 's/"\([^"]*\)".*"live":\([0-9]*\)}/\1 \2/' | while read -r obj n; do
+      case "$obj" in Revenue_Forecast__c|Task|OpportunityHistory) continue ;; esac
+      [ "$n" -ge 100 ] || continue
+      curl -fsS -X POST "$sf/__sandbox/mutate?object=$obj&changed=$((n / 100))&seed=$seed" >/dev/null
+    done
+  # SAP: {"A_SalesOrder":n,...}
+  curl -fsS "$sap/__sandbox/sap/counts" | grep -o '"[A-Za-z0-9_]*":[0-9]*' | tr -d '"' | tr ':' ' ' |
+    while read -r obj n; do
+      [ "$n" -ge 100 ] || continue
+      # item sets without LastChangeDateTime answer 400: they change with their header
+      curl -fsS -X POST "$sap/__sandbox/sap/mutate?set=$obj&changed=$((n / 100))&seed=$seed" >/dev/null 2>&1 || true
+    done
+}
