@@ -1,5 +1,17 @@
-# Shared by the bench scripts (sourced, not run). The caller sets $port, the sandbox's
-# Salesforce port (SAP listens on $port + 3).
+# Shared by the bench scripts (sourced, not run). The caller sets $bin (the revcast binary),
+# $work (its scratch folder) and $port, the sandbox's Salesforce port (SAP listens on
+# $port + 3).
+
+# start_sandbox SCALE: serves the company of SCALE (seed 42, CSV exports in $work/exports)
+# in the background and returns once it listens; sets sandbox_pid.
+start_sandbox() {
+  "$bin" sandbox --addr "127.0.0.1:$port" --scale "$1" --split salesforce --seed 42 --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
+  sandbox_pid=$!
+  until grep -q "Stop with" "$work/sandbox.out" 2>/dev/null; do
+    kill -0 "$sandbox_pid" 2>/dev/null || { cat "$work/sandbox.out"; exit 1; }
+    sleep 0.2
+  done
+}
 
 # mutate_one_percent SEED: the sandbox changes 1% of the records of every object and entity
 # set, chosen by SEED. OpportunityHistory rows are never modified in Salesforce: each

@@ -68,7 +68,7 @@ timed() {
   rss_of "$work/time.txt" >>"$work/$name.rss"
 }
 
-# mutate_one_percent SEED (bench/lib.sh): the sandbox changes 1% of the records.
+# start_sandbox SCALE and mutate_one_percent SEED (the sandbox changes 1% of the records).
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -77,12 +77,7 @@ for scale in "${scales[@]}"; do
   rm -f "$work"/*.wall "$work"/*.rss "$work"/*.recs "$work"/*.cpu
   # generate + serve: until the sandbox prints its URLs
   t0=$(date +%s.%N)
-  "$bin" sandbox --addr "127.0.0.1:$port" --scale "$scale" --split salesforce --seed 42 --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
-  sandbox_pid=$!
-  until grep -q "Stop with" "$work/sandbox.out" 2>/dev/null; do
-    kill -0 "$sandbox_pid" 2>/dev/null || { cat "$work/sandbox.out"; exit 1; }
-    sleep 0.2
-  done
+  start_sandbox "$scale"
   gen=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   sandbox_rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$sandbox_pid/status")
 

@@ -35,12 +35,7 @@ src_flags=(--source salesforce --source sap --source exports)
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-"$bin" sandbox --addr "127.0.0.1:$port" --scale "$scale" --split salesforce --seed 42 --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
-sandbox_pid=$!
-until grep -q "Stop with" "$work/sandbox.out" 2>/dev/null; do
-  kill -0 "$sandbox_pid" 2>/dev/null || { cat "$work/sandbox.out"; exit 1; }
-  sleep 0.2
-done
+start_sandbox "$scale"
 
 # run DIR CMD...: runs revcast CMD in DIR with its log in $work/last.err, or stops the bench.
 run() {
