@@ -55,6 +55,11 @@ func ErrorCode(err error) string {
 	return EINTERNAL
 }
 
+// ForecastRunOrder is the ORDER BY of forecast_runs that puts the current forecast first:
+// the latest as-of date, then the latest made. Write-back sends that run and the report
+// shows it, so a past-dated 'revcast forecast --as-of' made later does not replace it.
+const ForecastRunOrder = "as_of desc, created_at desc, run_id desc"
+
 // RunID identifies one pipeline run. It sorts by start time: "20260527T141503Z-3f9a1c".
 type RunID string
 

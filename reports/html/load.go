@@ -164,12 +164,10 @@ func (l *loader) loadMeta(ctx context.Context, r *Report) error {
 		settingsAsOf, settingsCur = a.Time, c.String
 	}
 	if l.cat.has("forecast_runs", "run_id", "as_of", "created_at") {
-		// The newest run has the latest as-of date, then the latest created_at: the order
-		// write-back picks its run by (reports/writeback findRun), so the report and the
-		// CRM show the same forecast even after a past-dated 'revcast forecast --as-of'
-		// made later. The run before it in that order is the headline's comparison.
+		// The current forecast (revcast.ForecastRunOrder, as write-back picks it) and the
+		// run before it in that order, the headline's comparison.
 		rows, err := l.db.QueryContext(ctx, `select cast(run_id as varchar), as_of, created_at from forecast_runs
-			order by as_of desc, created_at desc, run_id desc limit 2`)
+			order by `+revcast.ForecastRunOrder+` limit 2`)
 		if err != nil {
 			return fmt.Errorf("report: read forecast_runs: %w", err)
 		}
@@ -389,9 +387,9 @@ func (l *loader) latest(ctx context.Context, table string) (string, error) {
 			// The newest forecast run (loadMeta's order) that wrote rows here; a table of
 			// other runs (backtest_results) has none of them: its greatest run_id.
 			return fmt.Sprintf(`run_id = coalesce(
-				(select r.run_id from forecast_runs r where exists (select 1 from %[1]s t where t.run_id = r.run_id)
-					order by r.as_of desc, r.created_at desc, r.run_id desc limit 1),
-				(select max(run_id) from %[1]s))`, ident(table)), nil
+				(select run_id from forecast_runs r where exists (select 1 from %[1]s t where t.run_id = r.run_id)
+					order by %[2]s limit 1),
+				(select max(run_id) from %[1]s))`, ident(table), revcast.ForecastRunOrder), nil
 		}
 		return fmt.Sprintf(`run_id = (select max(run_id) from %s)`, ident(table)), nil
 	case l.cat.has(table, "as_of"):

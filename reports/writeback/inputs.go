@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revcast/revcast"
 	"github.com/revcast/revcast/internal/duckx"
 )
 
@@ -201,7 +202,7 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 	return in, nil
 }
 
-// findRun sets RunID, AsOf and CreatedAt to the newest forecast run's: the latest as-of
+// findRun sets RunID, AsOf and CreatedAt to the current forecast run's (revcast.ForecastRunOrder): the latest as-of
 // date, then the latest created, then the greatest id. Without one it leaves them empty
 // and returns the note that says so.
 func (in *Inputs) findRun(ctx context.Context, db *sql.DB, cat catalog) (note string, err error) {
@@ -210,7 +211,7 @@ func (in *Inputs) findRun(ctx context.Context, db *sql.DB, cat catalog) (note st
 	}
 	var asOf, created sql.NullTime
 	err = db.QueryRowContext(ctx, `select cast(run_id as varchar), cast(as_of as timestamp), cast(created_at as timestamptz)
-		from forecast_runs order by as_of desc, created_at desc, run_id desc limit 1`).Scan(&in.RunID, &asOf, &created)
+		from forecast_runs order by `+revcast.ForecastRunOrder+` limit 1`).Scan(&in.RunID, &asOf, &created)
 	if err == sql.ErrNoRows {
 		return "forecast_runs is empty: run 'revcast forecast'; forecasts and deal scores are skipped", nil
 	}
