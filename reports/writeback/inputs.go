@@ -202,9 +202,9 @@ func LoadInputs(ctx context.Context, db *sql.DB, target string) (*Inputs, error)
 	return in, nil
 }
 
-// findRun sets RunID, AsOf and CreatedAt to the current forecast run's (revcast.ForecastRunOrder): the latest as-of
-// date, then the latest created, then the greatest id. Without one it leaves them empty
-// and returns the note that says so.
+// findRun sets RunID, AsOf and CreatedAt to the current forecast run's
+// (revcast.ForecastRunOrder: the latest as-of date, then the latest created, then the
+// greatest id). Without one it leaves them empty and returns the note that says so.
 func (in *Inputs) findRun(ctx context.Context, db *sql.DB, cat catalog) (note string, err error) {
 	if !cat.has("forecast_runs", "run_id", "as_of", "created_at") {
 		return "forecast_runs does not exist yet: run 'revcast forecast'; forecasts and deal scores are skipped", nil
