@@ -158,6 +158,9 @@ func TestRun_PipelineLock(t *testing.T) {
 			if runtime.GOOS == "linux" && (!strings.Contains(rest, " peak_rss_mib=") || !strings.Contains(rest, " process_peak_rss_mib=")) {
 				t.Errorf("stage line without its peak memory: %s", line)
 			}
+			if runtime.GOOS == "linux" && !strings.Contains(rest, " cpu_seconds=") {
+				t.Errorf("stage line without its CPU time: %s", line)
+			}
 		}
 	}
 	if want := "extract transform forecast report writeback"; strings.Join(stages, " ") != want {

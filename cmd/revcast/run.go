@@ -100,11 +100,15 @@ func firstSteps(sources []string) []pipelineStep {
 	}
 }
 
-// runStage runs one stage and logs its wall time and its resident memory: at the start,
-// the stage's peak (sampled every 50 ms, memstat.Watch) and the process's peak so far (the
-// design's 2 GiB budget is a peak RSS; DuckDB's memory is outside Go's heap statistics).
+// runStage runs one stage and logs its wall time, its CPU time and its resident memory: at
+// the start, the stage's peak (sampled every 50 ms, memstat.Watch) and the process's peak so
+// far (the design's 2 GiB budget is a peak RSS; DuckDB's memory is outside Go's heap
+// statistics). cpu_seconds is user plus system time of every thread, DuckDB's included:
+// less noisy than the wall time on a shared host, and cpu_seconds / cores is the least wall
+// time the stage's work can take on the machine.
 func (m *Main) runStage(ctx context.Context, cfg *Config, s pipelineStep) error {
 	start := time.Now()
+	cpu0, cpuOK := memstat.CPU()
 	attrs := []any{"stage", s.Name}
 	if rss, ok := memstat.Current(); ok {
 		attrs = append(attrs, "start_rss_mib", rss>>20)
@@ -119,6 +123,9 @@ func (m *Main) runStage(ctx context.Context, cfg *Config, s pipelineStep) error 
 	// a collection of the little that is live costs well under a second.
 	debug.FreeOSMemory()
 	attrs = append(attrs, "seconds", since(start))
+	if cpu1, ok := memstat.CPU(); ok && cpuOK {
+		attrs = append(attrs, "cpu_seconds", fmt.Sprintf("%.2f", (cpu1-cpu0).Seconds()))
+	}
 	if watched {
 		attrs = append(attrs, "peak_rss_mib", peak>>20)
 	}

@@ -1,7 +1,8 @@
-// Package memstat reads the process's resident memory from the operating system, so that
-// each stage of a run can say how much memory it needed (the design's 2 GiB budget is a
-// peak RSS, which Go's own heap statistics do not see: DuckDB allocates outside the Go
-// heap).
+// Package memstat reads the process's resident memory and CPU time from the operating
+// system, so that each stage of a run can say how much memory it needed (the design's
+// 2 GiB budget is a peak RSS, which Go's own heap statistics do not see: DuckDB allocates
+// outside the Go heap) and how much processor time it used (CPU: DuckDB's own threads
+// included, which a Go profile only partly attributes).
 //
 // The process's peak is VmHWM in /proc/self/status on Linux and getrusage's ru_maxrss
 // elsewhere. A stage's own peak is sampled (Watch): the kernel's peak could be reset per
@@ -67,6 +68,12 @@ func Watch(interval time.Duration) (stop func() (peak int64, ok bool)) {
 		return peak, ok
 	}
 }
+
+// CPU returns the processor time the process has used since it started, user plus system,
+// summed over all its threads (so on 2 cores it grows up to twice as fast as the wall
+// clock); ok is false where the system does not say (outside Unix). The difference of two
+// readings is what the code between them cost, whichever thread ran it.
+func CPU() (d time.Duration, ok bool) { return cpuTime() }
 
 // Current returns the process's resident set size in bytes (VmRSS); ok is false where the
 // system does not say (outside Linux).

@@ -65,3 +65,45 @@ func TestWatchAndPeakSeeAnAllocation(t *testing.T) {
 		t.Fatalf("process peak %d (ok %v) below the watched %d", peak, ok, watched)
 	}
 }
+
+// spin keeps the test's busy loop from being optimised away.
+var spin uint64
+
+// TestCPUCountsEveryThread spins two goroutines for 200 ms each while the test's own
+// goroutine waits, and expects CPU to grow by at least most of one spin (it counts the
+// other threads, not the caller's) and by no more than the wall time on every core.
+func TestCPUCountsEveryThread(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("CPU time is read from getrusage (Unix)")
+	}
+	before, ok := CPU()
+	if !ok {
+		t.Fatal("CPU: no figure on Unix")
+	}
+	start := time.Now()
+	const burn = 200 * time.Millisecond
+	done := make(chan uint64)
+	for range 2 {
+		go func() {
+			var x uint64
+			for t0 := time.Now(); time.Since(t0) < burn; {
+				for i := range 100000 {
+					x += uint64(i) * 2654435761
+				}
+			}
+			done <- x
+		}()
+	}
+	spin += <-done + <-done
+	wall := time.Since(start)
+	after, _ := CPU()
+	used := after - before
+	// Two goroutines spinning for 200 ms cost 400 ms of CPU when both get a core, and at
+	// least one burn's worth when the host shares one core between them.
+	if used < burn*9/10 {
+		t.Fatalf("CPU grew %v while two goroutines spun %v each", used, burn)
+	}
+	if limit := wall*time.Duration(runtime.NumCPU()) + 50*time.Millisecond; used > limit {
+		t.Fatalf("CPU grew %v in %v of wall time on %d cores", used, wall, runtime.NumCPU())
+	}
+}
