@@ -13,6 +13,14 @@ start_sandbox() {
   done
 }
 
+# proc_cpu PID: the processor seconds (user + system, every thread) process PID has used so
+# far, from /proc/PID/stat (utime and stime, fields 14 and 15, in clock ticks; proc(5)).
+proc_cpu() {
+  local ticks
+  ticks=$(getconf CLK_TCK)
+  sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$ticks" '{printf "%.2f\n", ($12 + $13) / hz}'
+}
+
 # mutate_one_percent SEED: the sandbox changes 1% of the records of every object and entity
 # set, chosen by SEED. OpportunityHistory rows are never modified in Salesforce: each
 # changed Opportunity adds one, as the sandbox does.

@@ -11,8 +11,12 @@
 #     vendor's, not revcast's, and is reported on its own line). What neither API serves
 #     (products, shipments, supply receipts, FX rates) arrives as CSV files (--exports).
 #   - Each figure is the median over RUNS runs (default 3); each run starts from an empty
-#     data folder. Wall time and peak RSS come from the OS: /usr/bin/time -v ("Elapsed
-#     (wall clock)", "Maximum resident set size" of the revcast process).
+#     data folder. Wall time, CPU time and peak RSS come from the OS: /usr/bin/time -v
+#     ("Elapsed (wall clock)", "User time" + "System time", "Maximum resident set size" of
+#     the revcast process). vendor_cpu_s is the sandbox process's CPU time over the same
+#     command (/proc/PID/stat): the share of the 2 cores the vendors' stand-in took.
+#     (cpu_s + vendor_cpu_s) / cores is the least wall time the work can take on this
+#     machine, and CPU time is far less disturbed by a noisy host than wall time.
 #   - Extraction throughput = records landed (the 'rows=' of every 'extracted stream' log
 #     line) / wall time of 'revcast extract --source S' (process start to exit, so it
 #     includes the OAuth handshake, the Parquet fsyncs and the time the sandbox takes to
@@ -58,28 +62,32 @@ cpu_of() { awk -F': ' '/User time|System time/ {s+=$2} END {print s}' "$1"; }
 rss_of() { awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$1"; }
 rows_of() { awk '/msg="extracted stream"/ { for (i=1;i<=NF;i++) if ($i ~ /^rows=/) { sub("rows=","",$i); s+=$i } } END {print s+0}' "$1"; }
 
-# timed NAME DIR CMD... : runs CMD in DIR under /usr/bin/time, appends wall/rss to $work/NAME.*
+# timed NAME DIR CMD... : runs CMD in DIR under /usr/bin/time, appends wall/cpu/rss and the
+# sandbox's CPU over the command to $work/NAME.*
 timed() {
-  local name=$1 dir=$2; shift 2
+  local name=$1 dir=$2 vendor0; shift 2
+  vendor0=$(proc_cpu "$sandbox_pid")
   (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err") \
     || { echo "bench: '$*' failed in $dir:" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
   wall_of "$work/time.txt" >>"$work/$name.wall"
   cpu_of "$work/time.txt" >>"$work/$name.cpu"
   rss_of "$work/time.txt" >>"$work/$name.rss"
+  awk -v a="$vendor0" -v b="$(proc_cpu "$sandbox_pid")" 'BEGIN{printf "%.2f\n", b-a}' >>"$work/$name.vcpu"
 }
 
 # start_sandbox SCALE and mutate_one_percent SEED (the sandbox changes 1% of the records).
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-printf '%-7s %-28s %5s %10s %10s %24s  %s\n' scale stage runs wall_s rss_mib throughput method
+printf '%-7s %-28s %5s %10s %8s %13s %10s %24s  %s\n' scale stage runs wall_s cpu_s vendor_cpu_s rss_mib throughput method
 for scale in "${scales[@]}"; do
-  rm -f "$work"/*.wall "$work"/*.rss "$work"/*.recs "$work"/*.cpu
+  rm -f "$work"/*.wall "$work"/*.rss "$work"/*.recs "$work"/*.cpu "$work"/*.vcpu
   # generate + serve: until the sandbox prints its URLs
   t0=$(date +%s.%N)
   start_sandbox "$scale"
   gen=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   sandbox_rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$sandbox_pid/status")
+  sandbox_cpu=$(proc_cpu "$sandbox_pid")
 
   for i in $(seq "$runs"); do
     # stage by stage
@@ -110,9 +118,10 @@ for scale in "${scales[@]}"; do
   done
 
   row() { # stage name throughput method
-    printf '%-7s %-28s %5s %10s %10s %24s  %s\n' "$scale" "$1" "$runs" "$(median <"$work/$2.wall")" "$(median <"$work/$2.rss")" "$3" "$4"
+    printf '%-7s %-28s %5s %10s %8s %13s %10s %24s  %s\n' "$scale" "$1" "$runs" "$(median <"$work/$2.wall")" \
+      "$(median <"$work/$2.cpu")" "$(median <"$work/$2.vcpu")" "$(median <"$work/$2.rss")" "$3" "$4"
   }
-  printf '%-7s %-28s %5s %10s %10s %24s  %s\n' "$scale" "generate + serve (sandbox)" 1 "$gen" "$sandbox_rss" "-" "revcast sandbox, until it serves; RSS from /proc"
+  printf '%-7s %-28s %5s %10s %8s %13s %10s %24s  %s\n' "$scale" "generate + serve (sandbox)" 1 "$gen" "-" "$sandbox_cpu" "$sandbox_rss" "-" "revcast sandbox, until it serves; CPU and RSS from /proc"
   for s in "${sources[@]}"; do
     recs=$(median <"$work/extract_$s.recs")
     tput=$(awk -v r="$recs" -v w="$(median <"$work/extract_$s.wall")" -v c="$(median <"$work/extract_$s.cpu")" \
