@@ -13,6 +13,14 @@ start_sandbox() {
   done
 }
 
+# restart_sandbox SCALE: stops the sandbox and serves the same company afresh (the seed
+# fixes it), so that what an earlier write-back or mutation changed in the org is gone.
+restart_sandbox() {
+  kill "$sandbox_pid" 2>/dev/null
+  wait "$sandbox_pid" 2>/dev/null || true
+  start_sandbox "$1"
+}
+
 # proc_cpu PID: the processor seconds (user + system, every thread) process PID has used so
 # far, from /proc/PID/stat (utime and stime, fields 14 and 15, in clock ticks; proc(5)).
 proc_cpu() {
