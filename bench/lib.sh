@@ -2,10 +2,16 @@
 # $work (its scratch folder) and $port, the sandbox's Salesforce port (SAP listens on
 # $port + 3).
 
-# start_sandbox SCALE: serves the company of SCALE (seed 42, CSV exports in $work/exports)
-# in the background and returns once it listens; sets sandbox_pid.
+# The company's date, fixed when the script starts: a sandbox restarted after midnight UTC
+# serves the same company (the generator dates it from its as-of).
+bench_as_of=${ASOF:-$(date -u +%F)}
+
+# start_sandbox SCALE: serves the company of SCALE (seed 42, as of $bench_as_of, CSV exports
+# in $work/exports) in the background and returns once it listens; sets sandbox_pid.
 start_sandbox() {
-  "$bin" sandbox --addr "127.0.0.1:$port" --scale "$1" --split salesforce --seed 42 --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
+  rm -f "$work/sandbox.out" # a restart must not take the last sandbox's "Stop with" for its own
+  "$bin" sandbox --addr "127.0.0.1:$port" --scale "$1" --split salesforce --seed 42 --as-of "$bench_as_of" \
+    --exports "$work/exports" >"$work/sandbox.out" 2>&1 &
   sandbox_pid=$!
   until grep -q "Stop with" "$work/sandbox.out" 2>/dev/null; do
     kill -0 "$sandbox_pid" 2>/dev/null || { cat "$work/sandbox.out"; exit 1; }
@@ -13,12 +19,21 @@ start_sandbox() {
   done
 }
 
-# restart_sandbox SCALE: stops the sandbox and serves the same company afresh (the seed
-# fixes it), so that what an earlier write-back or mutation changed in the org is gone.
+# restart_sandbox SCALE: stops the sandbox and serves the same company afresh (seed and
+# as-of fix it), so that what an earlier write-back or mutation changed in the org is gone.
 restart_sandbox() {
-  kill "$sandbox_pid" 2>/dev/null
+  kill "$sandbox_pid" 2>/dev/null || true
   wait "$sandbox_pid" 2>/dev/null || true
   start_sandbox "$1"
+}
+
+# sandbox_alive: exits the script, saying why, when the sandbox has died (say, killed for
+# memory at a large scale), instead of failing later on a connection or a missing /proc file.
+sandbox_alive() {
+  kill -0 "$sandbox_pid" 2>/dev/null && return
+  echo "bench: the sandbox (pid $sandbox_pid) has died; its last output:" >&2
+  tail -20 "$work/sandbox.out" >&2
+  exit 1
 }
 
 # proc_cpu PID: the processor seconds (user + system, every thread) process PID has used so

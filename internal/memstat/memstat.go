@@ -72,7 +72,8 @@ func Watch(interval time.Duration) (stop func() (peak int64, ok bool)) {
 // CPU returns the processor time the process has used since it started, user plus system,
 // summed over all its threads (so on 2 cores it grows up to twice as fast as the wall
 // clock); ok is false where the system does not say (outside Unix). The difference of two
-// readings is what the code between them cost, whichever thread ran it.
+// readings is all the process used between them, on any thread: the code in between, and
+// the garbage collector and any other goroutine running meanwhile.
 func CPU() (d time.Duration, ok bool) { return cpuTime() }
 
 // Current returns the process's resident set size in bytes (VmRSS); ok is false where the
