@@ -14,9 +14,9 @@
 #     data folder, and each stage-by-stage pass and each whole run from a freshly started
 #     sandbox serving the same company (seed and as-of fix it), so every write-back is a
 #     first one. (Before, the whole run found the org already holding what the staged
-#     pass's write-back wrote, and its write-back stage wrote 0 records in 10.2 s instead of
-#     552,337 in 35-44 s at large; so were its first night, which missed the echo of those
-#     records. Figures from before are not comparable on those rows.)
+#     pass's write-back wrote: its write-back stage wrote 0 records in 10.2 s instead of
+#     552,337 in 35-44 s at large, and its first night missed the echo of those records.
+#     Whole-run and first-night figures from before are not comparable.)
 #   - Wall time, CPU time and peak RSS come from the OS: /usr/bin/time -v ("Elapsed (wall
 #     clock)", "User time" + "System time", "Maximum resident set size" of the revcast
 #     process). vendor_cpu_s is the sandbox process's CPU seconds over the same command
