@@ -33,7 +33,6 @@ with last_row as (
         min(epoch(h.valid_from)) as created_t,
         max(epoch(h.valid_from)) as last_t,
         max(epoch(h.valid_from)) filter (where s.is_open) as last_open_t,
-        list(epoch(h.valid_from)) filter (where not s.is_open) as closed_ts,
         -- (valid_from, history_id): a total order, so a tie at one instant cannot go to
         -- whichever row the parallel aggregation met first
         arg_min(h.close_date, (h.valid_from, h.history_id)) as first_close_date
@@ -41,13 +40,25 @@ with last_row as (
     left join fc_stage s on s.stage = h.stage
     group by h.opportunity_id
 ),
+closed_after_open as (
+    -- the first closed-stage row after the last open one, as a second scalar aggregate:
+    -- a list of each deal's closed rows (list() per group) cannot spill, and ran DuckDB out
+    -- of its memory_limit at 2x large (2M deals)
+    select h.opportunity_id, min(epoch(h.valid_from)) as closed_t
+    from opportunity_history h
+    join fc_stage s on s.stage = h.stage
+    join last_row r on r.opportunity_id = h.opportunity_id
+    where not s.is_open and (r.last_open_t is null or epoch(h.valid_from) > r.last_open_t)
+    group by h.opportunity_id
+),
 closing as (
     select
-        opportunity_id,
-        created_t,
-        coalesce(list_min(list_filter(closed_ts, t -> last_open_t is null or t > last_open_t)), last_t) as closed_t,
-        first_close_date
-    from last_row
+        r.opportunity_id,
+        r.created_t,
+        coalesce(c.closed_t, r.last_t) as closed_t,
+        r.first_close_date
+    from last_row r
+    left join closed_after_open c on c.opportunity_id = r.opportunity_id
 ),
 order_customer as (
     -- the customer on the most orders, a tie to the first customer_id (not mode(), which
