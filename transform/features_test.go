@@ -13,7 +13,8 @@ import (
 // and checks each deal's product family and discount, ties included: a tie between two
 // families' list values goes to the first family by name, whatever order DuckDB aggregates
 // the lines in, and list values equal up to the rounding of their sums (0.1 + 0.2 against
-// 0.3) tie as well.
+// 0.3) tie as well. Lines without prices have no value: a deal with only those takes the
+// first family by name, and a priced family beats an unpriced one.
 func TestFcDeal_FamilyAndDiscount(t *testing.T) {
 	w := mustOpen(t)
 	ctx := context.Background()
@@ -26,12 +27,16 @@ func TestFcDeal_FamilyAndDiscount(t *testing.T) {
 		`create table opportunity_history as select * from (values
 			('H1', 'O1', timestamp '2026-01-05 10:00:00', date '2026-03-31', 'Qualify'),
 			('H2', 'O2', timestamp '2026-01-06 10:00:00', date '2026-03-31', 'Qualify'),
-			('H3', 'O3', timestamp '2026-01-07 10:00:00', date '2026-03-31', 'Qualify')) t(history_id, opportunity_id, valid_from, close_date, stage)`,
+			('H3', 'O3', timestamp '2026-01-07 10:00:00', date '2026-03-31', 'Qualify'),
+			('H4', 'O4', timestamp '2026-01-08 10:00:00', date '2026-03-31', 'Qualify'),
+			('H5', 'O5', timestamp '2026-01-09 10:00:00', date '2026-03-31', 'Qualify')) t(history_id, opportunity_id, valid_from, close_date, stage)`,
 		`create temp table fc_stage as select 'Qualify' as stage, true as is_open`,
 		`create table opportunities as select * from (values
 			('O1', 'A1', 'U1', 'new', 'web', date '2026-01-05', false, false, 200.0, null),
 			('O2', 'A1', 'U1', 'new', 'web', date '2026-01-06', false, false, 250.0, null),
-			('O3', 'A1', 'U1', 'new', 'web', date '2026-01-07', false, false, 0.6, null))
+			('O3', 'A1', 'U1', 'new', 'web', date '2026-01-07', false, false, 0.6, null),
+			('O4', 'A1', 'U1', 'new', 'web', date '2026-01-08', false, false, 10.0, null),
+			('O5', 'A1', 'U1', 'new', 'web', date '2026-01-09', false, false, 10.0, null))
 			t(opportunity_id, account_id, owner_id, type, lead_source, created_date, is_closed, is_won, amount_base, contract_id)`,
 		`create table opportunity_lines as select * from (values
 			('O1', 'P-valve', 100.0, 100.0, 1.0, 100.0),
@@ -40,7 +45,11 @@ func TestFcDeal_FamilyAndDiscount(t *testing.T) {
 			('O2', 'P-control', 100.0, 100.0, 1.0, 80.0),
 			('O3', 'P-sensor', 0.1, 0.1, 1.0, 0.1),
 			('O3', 'P-sensor', 0.2, 0.2, 1.0, 0.2),
-			('O3', 'P-pump', 0.3, 0.3, 1.0, 0.3))
+			('O3', 'P-pump', 0.3, 0.3, 1.0, 0.3),
+			('O4', 'P-valve', null, null, 1.0, null),
+			('O4', 'P-control', null, null, 1.0, null),
+			('O5', 'P-control', null, null, 1.0, null),
+			('O5', 'P-valve', 10.0, 10.0, 1.0, 10.0))
 			t(opportunity_id, product_id, list_price, unit_price, quantity, total_price)`,
 		`create table products as select * from (values
 			('P-valve', 'Valves'), ('P-control', 'Controls'), ('P-sensor', 'Sensors'), ('P-pump', 'Pumps')) t(product_id, family)`,
@@ -69,6 +78,8 @@ func TestFcDeal_FamilyAndDiscount(t *testing.T) {
 		{"O1", "Controls", 0}, // Valves 100 = Controls 2 x 50: tie, first by name
 		{"O2", "Valves", 0.2}, // 150 > 100; 1 - (120 + 80) / 250
 		{"O3", "Pumps", 0},    // Sensors 0.1 + 0.2 = 0.30000000000000004 ties Pumps 0.3; totals = list values
+		{"O4", "Controls", 0}, // no prices at all: every value null, first by name
+		{"O5", "Valves", 0},   // a priced family before an unpriced one that sorts first
 	}
 	for _, tc := range tests {
 		t.Run(tc.id, func(t *testing.T) {

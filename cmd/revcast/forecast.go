@@ -301,8 +301,8 @@ func logFeatureSeconds(m *Main, data *transform.SnapshotData) {
 //     57-59 s ('revcast forecast' with refit_days 0 on a large warehouse). The snapshot
 //     queries run in chunks (snapshotChunkRows), so their working memory does not grow
 //     with the history; the feature tables before them are built under the usual cap
-//     (fc_deal's aggregates over every opportunity's history ran out of 768 MB at twice
-//     the large scale).
+//     (fc_deal's aggregates over every opportunity's history, when some could not spill,
+//     ran out of 768 MB at twice the large scale: fc_deal.sql, Memory).
 const forecastGoMemory = 1280 << 20
 
 // forecastDuckDBMemory is DuckDB's memory_limit while the forecast reads its snapshots

@@ -27,23 +27,29 @@
 -- from account_matches when that mart exists), else accounts.erp_customer_id, else the
 -- customer most often on sales orders that carry one of the account's opportunity ids (a tie
 -- to the first customer_id).
+--
+-- Memory: every aggregate here is a plain one (min, max, count, sum) over per-deal groups,
+-- and every "first by some order" is a max followed by a join back and a min, not an
+-- ordered aggregate (first(x order by ...)), a list() or an arg_min over a struct. DuckDB
+-- spills a plain aggregate's hash table to disk beyond memory_limit; the others keep each
+-- group's state in memory (DuckDB's "Tuning Workloads" guide, Limitations, names list()
+-- and aggregates with ORDER BY; a struct arg_min measured the same), so with one group per
+-- deal they grow with the history. Measured on twice the large company (2M deals): with
+-- them this query ran out of a 600 MB memory_limit; without them the whole forecast runs
+-- in 250 MB.
 with last_row as (
     select
         h.opportunity_id,
         min(epoch(h.valid_from)) as created_t,
         max(epoch(h.valid_from)) as last_t,
-        max(epoch(h.valid_from)) filter (where s.is_open) as last_open_t,
-        -- (valid_from, history_id): a total order, so a tie at one instant cannot go to
-        -- whichever row the parallel aggregation met first
-        arg_min(h.close_date, (h.valid_from, h.history_id)) as first_close_date
+        max(epoch(h.valid_from)) filter (where s.is_open) as last_open_t
     from opportunity_history h
     left join fc_stage s on s.stage = h.stage
     group by h.opportunity_id
 ),
 closed_after_open as (
-    -- the first closed-stage row after the last open one, as a second scalar aggregate:
-    -- a list of each deal's closed rows (list() per group) cannot spill, and ran DuckDB out
-    -- of its memory_limit at 2x large (2M deals)
+    -- the first closed-stage row after the last open one (a second aggregate joined back,
+    -- not a list of each deal's closed rows: see Memory above)
     select h.opportunity_id, min(epoch(h.valid_from)) as closed_t
     from opportunity_history h
     join fc_stage s on s.stage = h.stage
@@ -51,25 +57,40 @@ closed_after_open as (
     where not s.is_open and (r.last_open_t is null or epoch(h.valid_from) > r.last_open_t)
     group by h.opportunity_id
 ),
+first_row as (
+    -- the first version: of the rows at the first instant, the lowest history_id (so a tie
+    -- cannot go to whichever row the parallel aggregation met first)
+    select h.opportunity_id, min(h.history_id) as history_id
+    from opportunity_history h
+    join last_row r on r.opportunity_id = h.opportunity_id and epoch(h.valid_from) is not distinct from r.created_t
+    group by h.opportunity_id
+),
 closing as (
     select
         r.opportunity_id,
         r.created_t,
         coalesce(c.closed_t, r.last_t) as closed_t,
-        r.first_close_date
+        h.close_date as first_close_date
     from last_row r
     left join closed_after_open c on c.opportunity_id = r.opportunity_id
+    join first_row f on f.opportunity_id = r.opportunity_id
+    join opportunity_history h on h.opportunity_id = f.opportunity_id and h.history_id = f.history_id
+),
+account_order_counts as (
+    select o.account_id, so.customer_id, count(*) as n
+    from sales_orders so
+    join opportunities o on o.opportunity_id = so.opportunity_id
+    where so.customer_id is not null
+    group by o.account_id, so.customer_id
 ),
 order_customer as (
     -- the customer on the most orders, a tie to the first customer_id (not mode(), which
     -- left ties to the order the parallel aggregation met the rows in)
-    select account_id, first(customer_id order by n desc, customer_id) as customer_id
-    from (select o.account_id, so.customer_id, count(*) as n
-          from sales_orders so
-          join opportunities o on o.opportunity_id = so.opportunity_id
-          where so.customer_id is not null
-          group by o.account_id, so.customer_id)
-    group by account_id
+    select c.account_id, min(c.customer_id) as customer_id
+    from account_order_counts c
+    join (select account_id, max(n) as n from account_order_counts group by account_id) m
+      on m.account_id = c.account_id and m.n = c.n
+    group by c.account_id
 ),
 account_customer as (
     select
@@ -96,15 +117,22 @@ lines as (
     from line_value
     group by opportunity_id
 ),
+family_value as (
+    select opportunity_id, family, round(sum(list_value), 6) as v
+    from line_value group by all
+),
 family as (
     -- The family with the largest list value; a tie (large: 14 deals) goes to the first
     -- family by name. (arg_max(family, v) left ties to the order DuckDB's parallel
     -- aggregation met the rows in, which changed between builds of the same code.) v is
-    -- rounded so that the summation order of the doubles cannot split a tie.
-    select opportunity_id, first(family order by v desc, family) as family
-    from (select opportunity_id, family, round(sum(list_value), 6) as v
-          from line_value group by all)
-    group by opportunity_id
+    -- rounded so that the summation order of the doubles cannot split a tie. A deal whose
+    -- values are all null (no list or unit price) takes the first family by name, as an
+    -- ordered first() with nulls last did: hence "is not distinct from".
+    select f.opportunity_id, min(f.family) as family
+    from family_value f
+    join (select opportunity_id, max(v) as v from family_value group by opportunity_id) m
+      on m.opportunity_id = f.opportunity_id and f.v is not distinct from m.v
+    group by f.opportunity_id
 )
 select
     o.opportunity_id,
