@@ -79,7 +79,7 @@ grep -q "memory_limit: \"$tight\"" "$dir/revcast-tight.yaml" || { echo "bench: c
 if (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$bin" --config revcast-tight.yaml forecast >"$work/tight.out" 2>"$work/tight.err"); then
   tight_result="ok in $(wall_of "$work/time.txt") s, peak $(rss_of "$work/time.txt") MiB -> met"
 else
-  tight_result="FAILED -> NOT met: $(grep -m1 -o 'revcast: .*' "$work/tight.err" | cut -c1-160)"
+  tight_result="FAILED -> NOT met: $({ grep -m1 -o 'revcast: .*' "$work/tight.err" || tail -1 "$work/tight.err"; } | cut -c1-160)"
 fi
 
 echo "# Peak memory of a whole 'revcast run', large vs twice large (bench/memory2x.sh; median of $runs run(s); $(date -u +%Y-%m-%d), $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
