@@ -28,7 +28,7 @@
 -- customer most often on sales orders that carry one of the account's opportunity ids (a tie
 -- to the first customer_id).
 --
--- Memory: every aggregate here is a plain one (min, max, count, sum) over per-deal groups,
+-- Memory: every aggregate here is a plain one (min, max, count, sum), per deal or account,
 -- and every "first by some order" is a max followed by a join back and a min, not an
 -- ordered aggregate (first(x order by ...)), a list() or an arg_min over a struct. DuckDB
 -- spills a plain aggregate's hash table to disk beyond memory_limit; the others keep each
